@@ -1,0 +1,76 @@
+# Supportbot. `make run` starts the product, `make test` runs every test; both set up what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+SUPPORTBOT := $(BIN)/supportbot
+RASA := $(BIN)/rasa
+MODEL := models/supportbot.tar.gz
+TRAINING_DATA := data/nlu data/rules.yml data/stories
+TRAINING_FILES := config.yml domain.yml $(shell find data/nlu data/stories -name '*.yml' 2>/dev/null) data/rules.yml
+
+.PHONY: help install migrate seed train run shell test test-unit test-conversations validate lint eval-nlu bench clean
+
+help:
+	@echo "make run    - set up everything and start the bot (Rasa server + action server)"
+	@echo "make shell  - chat with the bot in this terminal"
+	@echo "make test   - set up everything and run every test"
+	@echo "make lint | eval-nlu | bench | clean"
+
+$(PY):
+	@interpreter=$$(scripts/find-python310) || exit 1; \
+	echo "Creating $(VENV) with $$interpreter"; \
+	"$$interpreter" -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade "pip<25" wheel "setuptools<71"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(SUPPORTBOT) migrate
+
+seed: migrate
+	$(SUPPORTBOT) seed-demo
+
+# Retrains only when the configuration or the training data changed.
+$(MODEL): $(TRAINING_FILES) | $(VENV)/.installed
+	$(RASA) train --config config.yml --domain domain.yml --data $(TRAINING_DATA) \
+		--out models --fixed-model-name supportbot
+
+train: $(MODEL)
+
+run: seed train
+	$(SUPPORTBOT) serve
+
+shell: seed train
+	$(SUPPORTBOT) shell
+
+validate: install
+	$(RASA) data validate --config config.yml --domain domain.yml --data $(TRAINING_DATA)
+
+lint: install
+	$(BIN)/ruff check bot actions tests benchmarks
+	$(BIN)/mypy
+
+test-unit: install
+	$(BIN)/pytest -q
+
+test-conversations: train
+	$(RASA) test core --model $(MODEL) --stories tests/conversations \
+		--fail-on-prediction-errors --out results/conversations
+
+test: validate lint train test-unit test-conversations
+
+eval-nlu: install
+	$(RASA) test nlu --config config.yml --nlu data/nlu --cross-validation --folds 5 \
+		--out results/nlu-cv
+	$(PY) benchmarks/nlu_report.py results/nlu-cv
+
+bench: seed train
+	$(PY) benchmarks/chat_latency.py
+
+clean:
+	rm -rf $(VENV) models results var/logs

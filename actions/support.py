@@ -1,0 +1,113 @@
+"""Policies, hand-offs to a person and messages the assistant did not understand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import SupportAction, recent_user_texts
+from bot.storage.repositories import CustomerRepository, TicketRepository
+from bot.storage.session import session_scope
+from bot.support.fallback import consecutive_misunderstandings
+
+YES_NO_BUTTONS = [
+    {"title": "Yes, please", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+
+
+class ActionShippingInfo(SupportAction):
+    def name(self) -> str:
+        return "action_shipping_info"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Tell the customer where we ship, how fast and at what cost."""
+        dispatcher.utter_message(text=self.services.policies.shipping_text())
+        return []
+
+
+class ActionPaymentHelp(SupportAction):
+    def name(self) -> str:
+        return "action_payment_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Explain failed and double payments, and how to reach a person."""
+        dispatcher.utter_message(
+            text=f"{self.services.policies.payments_text()} If that doesn't solve it, say "
+            '"talk to a person" and someone from our team will check your payment.'
+        )
+        return []
+
+
+class ActionAccountHelp(SupportAction):
+    def name(self) -> str:
+        return "action_account_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Explain password resets, email changes and account deletion."""
+        dispatcher.utter_message(text=self.services.policies.account_text())
+        return []
+
+
+class ActionHandoff(SupportAction):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Open a hand-off ticket and tell the customer what happens next."""
+        services = self.services
+        settings = services.settings
+        reason = " | ".join(t for t in recent_user_texts(tracker) if not t.startswith("/"))
+        email = tracker.get_slot("email")
+        with session_scope(services.session_factory) as session:
+            customer = CustomerRepository(session).by_email(email) if email else None
+            ticket = TicketRepository(session).open(
+                "handoff",
+                tracker.sender_id,
+                reason,
+                services.now(),
+                customer_id=customer.id if customer else None,
+                order_number=tracker.get_slot("order_id"),
+            )
+            ticket_id = str(ticket.id)
+        dispatcher.utter_message(
+            text=f"I've passed our conversation to a person on our support team (ticket "
+            f"#{ticket_id}). They can see everything we've talked about, so you won't have to "
+            f"repeat yourself, and they'll reply within {settings.handoff_reply_hours} hours "
+            f"during opening hours ({settings.support_hours})."
+        )
+        return [SlotSet("ticket_id", ticket_id), SlotSet("pending_question", None)]
+
+
+class ActionHandleFallback(SupportAction):
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Ask the customer to rephrase once; after that, offer a person."""
+        if consecutive_misunderstandings(tracker.events) >= 2:
+            dispatcher.utter_message(
+                text="I'm sorry, I still can't help with that. Would you like me to connect you "
+                "with a person from our support team?",
+                buttons=YES_NO_BUTTONS,
+            )
+            return [SlotSet("pending_question", "handoff")]
+        dispatcher.utter_message(
+            text="Sorry, I didn't quite get that. Could you say it in other words? I can help "
+            "with orders, returns, refunds, shipping, payments, your account and our products."
+        )
+        return [SlotSet("pending_question", None)]

@@ -1,0 +1,1 @@
+"""Supportbot: the library shared by the Rasa actions, the CLI and the web app."""

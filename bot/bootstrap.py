@@ -1,0 +1,64 @@
+"""The composition root: the one place that wires settings, the database and services together."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from bot.settings import Settings
+from bot.storage.repositories import ProductRepository
+from bot.storage.session import create_db_engine, make_session_factory, session_scope
+from bot.support.catalog_search import CatalogEntry, ProductMatcher
+from bot.support.policies import Policies, load_policies
+
+
+def _utcnow() -> datetime:
+    return datetime.utcnow().replace(microsecond=0)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker
+    policies: Policies
+    now: Callable[[], datetime] = _utcnow
+    _matcher: ProductMatcher | None = field(default=None, repr=False)
+
+    def product_matcher(self) -> ProductMatcher:
+        """The catalog index, built on first use (the catalog changes only when re-seeded)."""
+        if self._matcher is None:
+            with session_scope(self.session_factory) as session:
+                entries = [
+                    CatalogEntry(p.id, p.name, p.name.split(" - ")[0])
+                    for p in ProductRepository(session).all()
+                ]
+            self._matcher = ProductMatcher(entries)
+        return self._matcher
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, now: Callable[[], datetime] = _utcnow) -> Services:
+    """Build the services for `settings` (from the environment when None)."""
+    settings = settings or Settings.from_env()
+    engine = create_db_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        policies=load_policies(settings.policies_file),
+        now=now,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def default_services() -> Services:
+    """The action server's services, created on first use rather than at import time."""
+    return bootstrap()

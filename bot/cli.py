@@ -1,0 +1,339 @@
+"""The `supportbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.migrate import current_revision, upgrade
+
+    upgrade(settings.database_url)
+    revision = current_revision(settings.database_url)
+    if args.json:
+        _print_json({"database": _safe_url(settings.database_url), "revision": revision})
+    else:
+        print(f"App database {_safe_url(settings.database_url)} is at revision {revision}.")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _progress_printer(quiet: bool):  # type: ignore[no-untyped-def]
+    last: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        percent = int(100 * done / total) if total else 100
+        if last.get(stage) == percent:
+            return
+        last[stage] = percent
+        end = "\n" if done >= total else "\r"
+        print(f"  {stage:<12} {done:>6}/{total:<6} {percent:3d}%", end=end, flush=True)
+
+    return progress
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.demo.seed import seed_demo
+    from bot.storage.migrate import upgrade
+    from bot.storage.session import create_db_engine, make_session_factory
+
+    upgrade(settings.database_url)
+    engine = create_db_engine(settings.database_url)
+    try:
+        started = time.perf_counter()
+        summary = seed_demo(
+            make_session_factory(engine), settings, progress=_progress_printer(args.json)
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    if args.json:
+        _print_json({**asdict(summary), "seconds": round(elapsed, 2)})
+    elif summary.already_seeded:
+        print("The demo shop is already in the database; nothing to do.")
+    else:
+        print(
+            f"Seeded the demo shop in {elapsed:.1f} s: {summary.products} products, "
+            f"{summary.customers} customers, {summary.orders} orders."
+        )
+    return 0
+
+
+def cmd_demo_orders(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo.seed import sample_orders
+    from bot.storage.session import create_db_engine, make_session_factory, session_scope
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            samples = sample_orders(session, per_status=args.per_status)
+    finally:
+        engine.dispose()
+    if args.json:
+        _print_json(samples)
+    else:
+        print("Orders to try in a chat:")
+        for status, numbers in samples.items():
+            print(f"  {status:<11} {', '.join(numbers)}")
+    return 0
+
+
+def _an_order_to_try(settings: Settings) -> str:
+    from bot.demo.seed import sample_orders
+    from bot.storage.session import create_db_engine, make_session_factory, session_scope
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            shipped = sample_orders(session, per_status=1).get("shipped") or ["104233"]
+    finally:
+        engine.dispose()
+    return shipped[0]
+
+
+def cmd_endpoints(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import write_endpoints
+
+    path = write_endpoints(settings, Path(args.out) if args.out else None)
+    print(path)
+    return 0
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _rasa_model(settings: Settings) -> Path:
+    return settings.models_dir / "supportbot.tar.gz"
+
+
+def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+    log = (log_dir / "action-server.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.action_port),
+        ],
+        cwd=settings.project_root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+
+
+def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> subprocess.Popen:
+    log = (log_dir / "rasa-server.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--enable-api",
+            "--model",
+            str(_rasa_model(settings)),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(settings.project_root / "credentials.yml"),
+            "--interface",
+            settings.rasa_host,
+            "--port",
+            str(settings.rasa_port),
+            "--cors",
+            "*",
+        ],
+        cwd=settings.project_root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+
+
+def _stop(processes: Sequence[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+HOW_TO_CHAT = """
+Supportbot is running.
+  Rasa server    {rasa}   (REST and socket.io channels, HTTP API)
+  Action server  http://127.0.0.1:{action_port}
+  Logs           {logs}
+
+Chat over REST:
+  curl -s -X POST {rasa}/webhooks/rest/webhook \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"sender": "me", "message": "where is my order {order}?"}}'
+
+Or chat in this terminal: make shell
+Orders to try: supportbot demo-orders
+Stop with Ctrl+C.
+"""
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import write_endpoints
+
+    if not _rasa_model(settings).exists():
+        print(
+            f"No trained model at {_rasa_model(settings)}: run `make train` first.", file=sys.stderr
+        )
+        return 1
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = write_endpoints(settings)
+    processes: list[subprocess.Popen] = []
+
+    def shutdown(signum: int, _frame: object) -> None:
+        _stop(processes)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    actions = start_action_server(settings, log_dir)
+    processes.append(actions)
+    rasa = start_rasa_server(settings, endpoints, log_dir)
+    processes.append(rasa)
+    print("Starting the action server and the Rasa server (loading the model takes a while)…")
+    ready = _wait_for(
+        f"http://127.0.0.1:{settings.action_port}/health", actions, 120
+    ) and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
+    if not ready:
+        print(f"The servers did not start; see the logs in {log_dir}.", file=sys.stderr)
+        _stop(processes)
+        return 1
+    print(
+        HOW_TO_CHAT.format(
+            rasa=settings.rasa_url,
+            action_port=settings.action_port,
+            logs=log_dir,
+            order=_an_order_to_try(settings),
+        )
+    )
+    while all(p.poll() is None for p in processes):
+        time.sleep(1)
+    failed = [p for p in processes if p.poll() is not None]
+    print(f"A server stopped (exit {failed[0].returncode}); see {log_dir}.", file=sys.stderr)
+    _stop(processes)
+    return 1
+
+
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import write_endpoints
+
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = write_endpoints(settings)
+    actions = start_action_server(settings, log_dir)
+    try:
+        if not _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120):
+            print(f"The action server did not start; see {log_dir}.", file=sys.stderr)
+            return 1
+        return subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "shell",
+                "--model",
+                str(_rasa_model(settings)),
+                "--endpoints",
+                str(endpoints),
+                "--port",
+                str(args.port),
+            ],
+            cwd=settings.project_root,
+        )
+    finally:
+        _stop([actions])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable output")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kwargs)  # type: ignore[arg-type]
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+
+    sub.add_parser("migrate", help="bring the app database to the newest schema").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser(
+        "seed-demo", help="fill the database with the demo shop (idempotent)"
+    ).set_defaults(func=cmd_seed_demo)
+    orders = sub.add_parser("demo-orders", help="list demo order numbers by status")
+    orders.add_argument("--per-status", type=int, default=2)
+    orders.set_defaults(func=cmd_demo_orders)
+    endpoints = sub.add_parser("endpoints", help="write Rasa's endpoints file from the settings")
+    endpoints.add_argument("--out", help="where to write it (default var/endpoints.yml)")
+    endpoints.set_defaults(func=cmd_endpoints)
+    serve = sub.add_parser("serve", help="run the Rasa server and the action server")
+    serve.add_argument("--timeout", type=float, default=300, help="seconds to wait for Rasa")
+    serve.set_defaults(func=cmd_serve)
+    shell = sub.add_parser("shell", help="chat in the terminal")
+    shell.add_argument("--port", type=int, default=5006)
+    shell.set_defaults(func=cmd_shell)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(Settings.from_env(), args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

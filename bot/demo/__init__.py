@@ -1,0 +1,1 @@
+"""The demo shop: a deterministic catalog, customers and order history to chat about."""

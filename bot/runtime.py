@@ -1,0 +1,90 @@
+"""Rasa's endpoint configuration, written from the settings.
+
+Rasa reads its tracker store, lock store and event broker from `endpoints.yml`. Supportbot
+configures them with URLs (`TRACKER_DB_URL`, `LOCK_STORE_URL`, `EVENT_BROKER_URL`), so the
+same code runs embedded (SQLite, in-memory locks, no broker) and at scale (PostgreSQL,
+Redis, RabbitMQ): only the environment changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+
+
+def tracker_store_config(url: str) -> dict[str, Any]:
+    """Rasa's `SQLTrackerStore` settings for an SQLAlchemy URL."""
+    parsed = make_url(url)
+    dialect = parsed.get_backend_name()
+    if dialect == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    config: dict[str, Any] = {
+        "type": "SQL",
+        "dialect": parsed.drivername,
+        "url": parsed.host or "localhost",
+        "db": parsed.database,
+    }
+    if parsed.port:
+        config["port"] = parsed.port
+    if parsed.username:
+        config["username"] = parsed.username
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def lock_store_config(url: str) -> dict[str, Any]:
+    """Rasa's Redis lock store settings for `redis://[:password@]host[:port][/db]`."""
+    parsed = make_url(url)
+    config: dict[str, Any] = {
+        "type": "redis",
+        "url": parsed.host or "localhost",
+        "port": parsed.port or 6379,
+        "db": int(parsed.database or 0),
+        "key_prefix": "supportbot",
+    }
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def event_broker_config(url: str, queue: str) -> dict[str, Any]:
+    """Rasa's Pika (RabbitMQ) event broker settings for `amqp://user:password@host:port`."""
+    parsed = make_url(url)
+    return {
+        "type": "pika",
+        "url": parsed.host or "localhost",
+        "port": parsed.port or 5672,
+        "username": parsed.username or "guest",
+        "password": parsed.password or "guest",
+        "queues": [queue],
+    }
+
+
+def endpoints_config(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    config: dict[str, Any] = {
+        "action_endpoint": {"url": settings.action_endpoint_url},
+        "tracker_store": tracker_store_config(settings.tracker_db_url),
+    }
+    if environ.get("LOCK_STORE_URL"):
+        config["lock_store"] = lock_store_config(environ["LOCK_STORE_URL"])
+    if environ.get("EVENT_BROKER_URL"):
+        config["event_broker"] = event_broker_config(
+            environ["EVENT_BROKER_URL"], environ.get("EVENT_BROKER_QUEUE", "supportbot_events")
+        )
+    return config
+
+
+def write_endpoints(settings: Settings, path: Path | None = None) -> Path:
+    """Write the endpoints file Rasa should use and return its path."""
+    path = path or settings.var_dir / "endpoints.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,83 @@
+"""All configuration, read from environment variables with defaults.
+
+Nothing else in the project hard-codes a path, port or URL: it asks a `Settings` object.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The one settings object. Build it with `Settings.from_env()` or pass values in tests."""
+
+    project_root: Path = PROJECT_ROOT
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    tracker_db_url: str = ""
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    policies_file: Path = PROJECT_ROOT / "data" / "policies.yml"
+    # How many times the bot accepts a wrong order number before offering a person.
+    max_order_lookup_failures: int = 2
+    # How closely a typed product name must match a catalog name (0..1).
+    product_match_threshold: float = 0.6
+    handoff_reply_hours: int = 4
+    support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
+    demo_seed: int = 20261123
+    demo_today: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", _sqlite_url(self.var_dir / "supportbot.db"))
+        if not self.tracker_db_url:
+            object.__setattr__(self, "tracker_db_url", _sqlite_url(self.var_dir / "tracker.db"))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings for this process, from `SUPPORTBOT_*`, `DATABASE_URL` and `TRACKER_DB_URL`."""
+        var_dir = Path(_env("SUPPORTBOT_VAR_DIR", str(PROJECT_ROOT / "var")))
+        return cls(
+            var_dir=var_dir,
+            database_url=_env("DATABASE_URL", _sqlite_url(var_dir / "supportbot.db")),
+            tracker_db_url=_env("TRACKER_DB_URL", _sqlite_url(var_dir / "tracker.db")),
+            rasa_host=_env("RASA_HOST", "127.0.0.1"),
+            rasa_port=int(_env("RASA_PORT", "5005")),
+            action_port=int(_env("ACTION_PORT", "5055")),
+            policies_file=Path(
+                _env("SUPPORTBOT_POLICIES", str(PROJECT_ROOT / "data" / "policies.yml"))
+            ),
+            max_order_lookup_failures=int(_env("SUPPORTBOT_MAX_ORDER_LOOKUP_FAILURES", "2")),
+            product_match_threshold=float(_env("SUPPORTBOT_PRODUCT_MATCH_THRESHOLD", "0.6")),
+            handoff_reply_hours=int(_env("SUPPORTBOT_HANDOFF_REPLY_HOURS", "4")),
+            demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
+            demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
+        )
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.project_root / "models"

@@ -1,0 +1,192 @@
+"""SQLAlchemy models of the app database. The schema changes only through Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm.decl_api import DeclarativeMeta
+
+# Stable constraint names, so that migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+mapper_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base, spelled out so that type checkers understand it (SQLAlchemy 1.4)."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
+
+ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
+TICKET_KINDS = ("handoff", "complaint", "followup")
+TICKET_STATUSES = ("open", "assigned", "resolved")
+RETURN_STATUSES = ("open", "received", "refunded", "rejected")
+REFUND_STATUSES = ("pending", "issued", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    city = Column(String(80), nullable=False, default="")
+    created_at = Column(DateTime, nullable=False)
+
+    orders = relationship("Order", back_populates="customer")
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sku = Column(String(32), nullable=False, unique=True)
+    name = Column(String(160), nullable=False)
+    category = Column(String(60), nullable=False, index=True)
+    price = Column(Numeric(10, 2), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    stock = Column(Integer, nullable=False, default=0)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
+        Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(16), nullable=False, unique=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    status = Column(String(16), nullable=False)
+    placed_at = Column(DateTime, nullable=False, index=True)
+    shipped_at = Column(DateTime)
+    delivered_at = Column(DateTime)
+    cancelled_at = Column(DateTime)
+    expected_delivery = Column(Date)
+    carrier = Column(String(40))
+    tracking_number = Column(String(40))
+    shipping_address = Column(Text, nullable=False)
+    payment_method = Column(String(20), nullable=False)
+    total = Column(Numeric(10, 2), nullable=False)
+
+    customer = relationship("Customer", back_populates="orders")
+    items = relationship("OrderItem", back_populates="order", order_by="OrderItem.id")
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
+    quantity = Column(Integer, nullable=False)
+    unit_price = Column(Numeric(10, 2), nullable=False)
+
+    order = relationship("Order", back_populates="items")
+    product = relationship("Product")
+
+
+class OrderEvent(Base):
+    """What the assistant did to an order (cancelled it, changed its address), for the record."""
+
+    __tablename__ = "order_events"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+    conversation_id = Column(String(255))
+    created_at = Column(DateTime, nullable=False)
+
+
+class ReturnRequest(Base):
+    __tablename__ = "return_requests"
+    __table_args__ = (CheckConstraint(_in("status", RETURN_STATUSES), name="status_known"),)
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(16), nullable=False, unique=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    status = Column(String(16), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    conversation_id = Column(String(255))
+    created_at = Column(DateTime, nullable=False)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(_in("status", REFUND_STATUSES), name="status_known"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    return_id = Column(Integer, ForeignKey("return_requests.id"))
+    amount = Column(Numeric(10, 2), nullable=False)
+    status = Column(String(16), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    issued_at = Column(DateTime)
+
+
+class Ticket(Base):
+    """A conversation handed to a person: hand-offs, complaints and survey follow-ups."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TICKET_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", TICKET_STATUSES), name="status_known"),
+        Index("ix_tickets_status_created", "status", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    order_id = Column(Integer, ForeignKey("orders.id"))
+    reason = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime, nullable=False)
+    assigned_to = Column(String(120))
+    resolved_at = Column(DateTime)
+    resolution_note = Column(Text)
+
+
+class Meta(Base):
+    """Key/value facts about the database itself (which demo data it holds, for instance)."""
+
+    __tablename__ = "meta"
+
+    key = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)

@@ -1,0 +1,1 @@
+"""What the assistant decides about orders, products and policies, free of Rasa."""

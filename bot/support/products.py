@@ -1,0 +1,36 @@
+"""How the assistant describes a product line and its variants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class ProductLike(Protocol):
+    name: str
+    price: object
+    stock: int
+    description: str
+
+
+def describe_product_line(line: str, variants: Sequence[ProductLike]) -> str:
+    """One message: what the product is, its price, and which variants are in stock.
+
+    `variants` come best match first; when the customer named a variant, it is described first.
+    """
+    if not variants:
+        return f"I couldn't find {line} in our catalog."
+    first = variants[0]
+    description = first.description.split(" (")[0]
+    prices = sorted({float(str(v.price)) for v in variants})
+    price = f"{prices[0]:.2f} EUR" if len(prices) == 1 else f"from {prices[0]:.2f} EUR"
+
+    def state(v: ProductLike) -> str:
+        variant = v.name.split(" - ", 1)[-1]
+        if v.stock == 0:
+            return f"{variant}: out of stock"
+        if v.stock < 5:
+            return f"{variant}: only {v.stock} left"
+        return f"{variant}: in stock"
+
+    return f"{line} — {description} {price}. " + "; ".join(state(v) for v in variants) + "."

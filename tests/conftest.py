@@ -1,0 +1,28 @@
+"""Shared fixtures: settings pointing at a temporary, migrated SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from bot.settings import Settings
+from bot.storage.migrate import upgrade
+from bot.storage.session import create_db_engine, make_session_factory
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose databases live in this test's temporary folder."""
+    return Settings(var_dir=tmp_path, demo_today="2026-11-01")
+
+
+@pytest.fixture
+def session_factory(settings: Settings) -> Iterator[sessionmaker]:
+    """A session factory on a freshly migrated, empty app database."""
+    upgrade(settings.database_url)
+    engine = create_db_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
