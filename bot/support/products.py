@@ -21,9 +21,13 @@ def describe_product_line(line: str, variants: Sequence[ProductLike]) -> str:
     if not variants:
         return f"I couldn't find {line} in our catalog."
     first = variants[0]
-    description = first.description.split(" (")[0]
+    # A variant's description ends with its own variant ("Colour: Black."); all are listed below.
+    variant_of_first = first.name.split(" - ", 1)[-1]
+    description = first.description
+    if description.endswith(f": {variant_of_first}."):
+        description = description.rsplit(". ", 1)[0] + "."
     prices = sorted({float(str(v.price)) for v in variants})
-    price = f"{prices[0]:.2f} EUR" if len(prices) == 1 else f"from {prices[0]:.2f} EUR"
+    price = f"{prices[0]:.2f} EUR" if len(prices) == 1 else f"From {prices[0]:.2f} EUR"
 
     def state(v: ProductLike) -> str:
         variant = v.name.split(" - ", 1)[-1]
