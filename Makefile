@@ -60,7 +60,7 @@ test-unit: install
 
 test-conversations: train
 	$(RASA) test core --model $(MODEL) --stories tests/conversations \
-		--fail-on-prediction-errors --out results/conversations
+		--fail-on-prediction-errors --e2e --out results/conversations
 
 test: validate lint train test-unit test-conversations
 

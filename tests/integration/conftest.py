@@ -107,11 +107,16 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
     bot = RunningBot(f"http://127.0.0.1:{rasa_port}", env, var_dir)
     with log.open("ab") as sink:
         # The same command `make run` uses; it starts both servers and stops them on SIGTERM.
-        bot.processes.append(subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
-            cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ))
+        bot.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{action_port}/health", bot.processes[0], log, 120)
         wait_until_up(f"{bot.rasa_url}/status", bot.processes[0], log, 300)

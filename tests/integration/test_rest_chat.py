@@ -60,7 +60,8 @@ def test_cancel_is_confirmed_then_stored(running_bot, orders):
         (status,) = db.execute("SELECT status FROM orders WHERE number = ?", (number,)).fetchone()
         events = db.execute(
             "SELECT kind, conversation_id FROM order_events JOIN orders "
-            "ON orders.id = order_events.order_id WHERE number = ?", (number,)
+            "ON orders.id = order_events.order_id WHERE number = ?",
+            (number,),
         ).fetchall()
     assert status == "cancelled"
     assert events == [("cancelled", me)]
@@ -93,7 +94,12 @@ def test_conversation_is_kept_in_the_tracker_store(running_bot):
     running_bot.texts(me, "hello")
     running_bot.texts(me, "how long does shipping take?")
     with sqlite3.connect(running_bot.var_dir / "tracker.db") as db:
-        texts = [row[0] for row in db.execute(
-            "SELECT json_extract(data, '$.text') FROM events "
-            "WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (me,))]
+        texts = [
+            row[0]
+            for row in db.execute(
+                "SELECT json_extract(data, '$.text') FROM events "
+                "WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (me,),
+            )
+        ]
     assert texts == ["hello", "how long does shipping take?"]

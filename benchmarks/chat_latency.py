@@ -1,0 +1,747 @@
+"""Chat latency and throughput of Supportbot, side by side with the stock `rasa init` assistant.
+
+What it measures
+    Simulated customers hold short whole conversations (4-5 messages each) over Rasa's REST
+    channel, `POST {url}/webhooks/rest/webhook`, one unique `sender` per conversation. For each
+    bot and each concurrency level (default 1 and 16 customers at once) it reports the number
+    of messages answered, errors (HTTP errors, timeouts, broken replies), empty replies,
+    messages per second, and the p50/p95/p99 latency of one message (request sent to reply
+    read), in milliseconds. Each level runs for `--seconds` (default 30) or until
+    `--max-conversations` have started, after a warm-up of a few unmeasured conversations.
+
+    The yardstick is the assistant `rasa init` creates (Rasa's default pipeline, DIET + TED,
+    no custom actions, in-memory tracker store), loaded the same way in the same run, so the
+    ratios Supportbot / stock say what our pipeline, custom actions and SQL tracker store cost
+    on this machine, whatever else the machine is doing.
+
+    Supportbot's conversations use real demo orders (`supportbot demo-orders`): order status,
+    a cancellation that is declined (nothing is cancelled), a product question and shipping,
+    a return (on the benchmark's own copy of the database), a refund question.
+
+How it runs
+    1. The stock assistant is created and trained once in `var/bench/stock/` with
+       `rasa init --no-prompt` (a few minutes; later runs reuse its model).
+    2. Supportbot: `supportbot serve` on ports 5105 (Rasa) and 5155 (actions), so it does not
+       clash with `make run`, with `SUPPORTBOT_VAR_DIR=var/bench/supportbot`: a fresh copy of
+       the app database and an empty tracker database. Warm-up, the levels, then it is stopped.
+    3. The stock assistant: `rasa run --enable-api` on port 5205; warm-up, levels, stopped.
+    The two bots are never loaded at the same time. Servers run in their own process groups
+    and are stopped (the whole group) at the end, on errors and on Ctrl+C. Their logs are in
+    `var/bench/logs/`.
+
+Usage
+    make bench                                   # .venv/bin/python benchmarks/chat_latency.py
+    .venv/bin/python benchmarks/chat_latency.py --seconds 5          # a quick smoke run
+    .venv/bin/python benchmarks/chat_latency.py --url http://127.0.0.1:5005   # a running bot
+    .venv/bin/python benchmarks/chat_latency.py --concurrency 1 4 16 --json > bench.json
+
+Progress goes to stderr; the table (or, with `--json`, the JSON result) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = PROJECT_ROOT / "var" / "bench"
+OUR_VAR_DIR = BENCH_DIR / "supportbot"
+STOCK_DIR = BENCH_DIR / "stock"
+LOG_DIR = BENCH_DIR / "logs"
+OUR_MODEL = PROJECT_ROOT / "models" / "supportbot.tar.gz"
+WEBHOOK = "/webhooks/rest/webhook"
+OURS, STOCK = "supportbot", "stock"
+WARMUP_SECONDS = 120  # an upper bound; the warm-up is `--warmup` conversations
+
+Script = tuple[str, ...]
+
+# The assistant `rasa init` creates (the "moodbot"): greet, mood, yes/no, bot challenge, bye.
+STOCK_SCRIPTS: list[Script] = [
+    ("hi", "I'm sad", "yes", "great", "bye"),
+    ("hello", "I am feeling very good", "are you a bot?", "great", "bye"),
+    ("hey", "I am unhappy", "no", "bye"),
+    ("good morning", "are you a bot?", "I am great", "goodbye"),
+    ("hi there", "not good", "yes", "bye"),
+]
+
+
+class BenchmarkError(Exception):
+    """A problem that stops the benchmark, with a message for the user."""
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+class Progress:
+    """Phase lines and a live status line on stderr (one line every few seconds if not a tty)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._open_line = False
+        self._last_plain = 0.0
+
+    def phase(self, message: str) -> None:
+        self._end_line()
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    def status(self, message: str) -> None:
+        if self.tty:
+            print(f"\r\033[K[bench] {message}", end="", file=sys.stderr, flush=True)
+            self._open_line = True
+        elif time.monotonic() - self._last_plain >= 5:
+            self._last_plain = time.monotonic()
+            print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    def _end_line(self) -> None:
+        if self._open_line:
+            print(file=sys.stderr, flush=True)
+            self._open_line = False
+        self._last_plain = 0.0
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM the process's whole group, then SIGKILL whatever is left after `grace` s."""
+    pgid = process.pid  # the leader of its own session, see `process_group`
+    _signal_group(pgid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    deadline = time.monotonic() + 5
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def process_group(
+    argv: Sequence[str], *, cwd: Path, env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` in a new session (its own process group); stop the whole group on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        stop_process_group(process)
+
+
+def ensure_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise BenchmarkError(
+                f"port {port} is already in use (another benchmark still running?); "
+                "choose other ports with --port / --action-port / --stock-port"
+            )
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **overrides}
+    return env
+
+
+async def wait_for_exit(
+    process: subprocess.Popen[bytes], timeout: float, label: str, progress: Progress
+) -> int:
+    started = time.monotonic()
+    while process.poll() is None:
+        waited = time.monotonic() - started
+        if waited > timeout:
+            raise BenchmarkError(f"{label} did not finish within {timeout:.0f} s")
+        progress.status(f"{label}… {waited:.0f} s")
+        await asyncio.sleep(1)
+    return process.returncode
+
+
+async def wait_until_ready(
+    session: aiohttp.ClientSession,
+    url: str,
+    process: subprocess.Popen[bytes] | None,
+    timeout: float,
+    label: str,
+    progress: Progress,
+) -> None:
+    """Poll `GET {url}/status` until it answers 200; fail early if the server process exits."""
+    started = time.monotonic()
+    while True:
+        waited = time.monotonic() - started
+        if process is not None and process.poll() is not None:
+            raise BenchmarkError(
+                f"{label} exited with code {process.returncode}; see the logs in {LOG_DIR}"
+            )
+        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+            async with session.get(f"{url}/status", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                if r.status == 200:
+                    progress.phase(f"{label} is ready ({waited:.0f} s)")
+                    return
+        if waited > timeout:
+            raise BenchmarkError(f"{label} did not answer {url}/status within {timeout:.0f} s")
+        progress.status(f"waiting for {label} at {url}… {waited:.0f} s")
+        await asyncio.sleep(1)
+
+
+# --- our bot --------------------------------------------------------------------------------
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def _run_cli(args: Sequence[str], env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise BenchmarkError(f"supportbot {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def prepare_our_database(env: dict[str, str], progress: Progress) -> None:
+    """A fresh copy of the app database in OUR_VAR_DIR and no tracker database."""
+    from bot.settings import Settings  # the project's own settings, read from the caller's env
+
+    target = OUR_VAR_DIR / "supportbot.db"
+    _remove_sqlite(target)
+    _remove_sqlite(OUR_VAR_DIR / "tracker.db")
+    source = _sqlite_path(Settings.from_env().database_url)
+    if source is not None and source.exists():
+        progress.phase(f"copying the app database {source} to {target}")
+        with (
+            contextlib.closing(sqlite3.connect(source)) as src,
+            contextlib.closing(sqlite3.connect(target)) as dst,
+        ):
+            src.backup(dst)  # consistent even while `make run` writes to the source
+    else:
+        progress.phase(f"creating the demo shop in {target} (migrate + seed-demo)")
+        _run_cli(["migrate"], env)
+        _run_cli(["seed-demo", "--json"], env)
+
+
+def demo_orders(env: dict[str, str]) -> dict[str, list[str]]:
+    orders: dict[str, list[str]] = json.loads(
+        _run_cli(["demo-orders", "--json", "--per-status", "3"], env)
+    )
+    missing = [s for s in ("pending", "shipped", "delivered", "returned") if not orders.get(s)]
+    if missing:
+        raise BenchmarkError(f"the app database has no {', '.join(missing)} orders to chat about")
+    return orders
+
+
+def our_scripts(orders: dict[str, list[str]]) -> list[Script]:
+    """Realistic conversations; none changes the data in a way that breaks a later one."""
+    scripts: list[Script] = []
+    for i in range(3):
+
+        def pick(status: str, i: int = i) -> str:
+            numbers = orders[status]
+            return numbers[i % len(numbers)]
+
+        scripts += [
+            ("hi", "where is my order?", pick("shipped"), "thanks", "bye"),
+            ("hello", f"I want to cancel order {pick('pending')}", "no", "thank you", "bye"),
+            ("tell me about the zen yoga mat", "how long does shipping take?", "thanks", "bye"),
+            ("hi", f"I want to return order {pick('delivered')}", "thanks", "bye"),
+            ("hey", f"where is my refund for order {pick('returned')}?", "ok thank you", "bye"),
+        ]
+    return scripts
+
+
+def our_env(args: argparse.Namespace) -> dict[str, str]:
+    return server_env(
+        SUPPORTBOT_VAR_DIR=str(OUR_VAR_DIR),
+        DATABASE_URL=f"sqlite:///{OUR_VAR_DIR / 'supportbot.db'}",
+        TRACKER_DB_URL=f"sqlite:///{OUR_VAR_DIR / 'tracker.db'}",
+        RASA_HOST="127.0.0.1",
+        RASA_PORT=str(args.port),
+        ACTION_PORT=str(args.action_port),
+    )
+
+
+@contextlib.asynccontextmanager
+async def our_bot(
+    args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress
+) -> AsyncIterator[tuple[str, list[Script]]]:
+    """Yield the URL of Supportbot (started here unless `--url`) and its conversations."""
+    if args.url:
+        url = args.url.rstrip("/")
+        await wait_until_ready(session, url, None, 10, OURS, progress)
+        yield url, our_scripts(demo_orders(server_env()))
+        return
+    if not OUR_MODEL.exists():
+        raise BenchmarkError(f"no trained model at {OUR_MODEL}: run `make train` first")
+    ensure_port_free(args.port)
+    ensure_port_free(args.action_port)
+    OUR_VAR_DIR.mkdir(parents=True, exist_ok=True)
+    env = our_env(args)
+    prepare_our_database(env, progress)
+    scripts = our_scripts(demo_orders(env))
+    url = f"http://127.0.0.1:{args.port}"
+    progress.phase(
+        f"starting `supportbot serve` (Rasa :{args.port}, actions :{args.action_port}); "
+        "loading the model takes a while"
+    )
+    argv = [sys.executable, "-m", "bot.cli", "serve", "--timeout", str(args.start_timeout)]
+    with process_group(argv, cwd=PROJECT_ROOT, env=env, log_path=LOG_DIR / "supportbot.log") as p:
+        try:
+            await wait_until_ready(session, url, p, args.start_timeout, OURS, progress)
+            yield url, scripts
+        finally:
+            progress.phase(f"stopping {OURS}")
+
+
+# --- the stock assistant ----------------------------------------------------------------------
+
+
+def stock_model_exists() -> bool:
+    return any((STOCK_DIR / "models").glob("*.tar.gz"))
+
+
+async def ensure_stock_model(args: argparse.Namespace, progress: Progress) -> None:
+    """`rasa init` the stock assistant once; later runs reuse its trained model."""
+    if args.stock_url:
+        return
+    if stock_model_exists():
+        progress.phase(f"stock assistant: reusing the model in {STOCK_DIR / 'models'}")
+        return
+    STOCK_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / "stock-init.log"
+    progress.phase(f"training the stock assistant (first run only, a few minutes; log {log_path})")
+    argv = [sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(STOCK_DIR)]
+    with process_group(argv, cwd=STOCK_DIR, env=server_env(), log_path=log_path) as process:
+        code = await wait_for_exit(process, 3600, "training the stock assistant", progress)
+    if code != 0 or not stock_model_exists():
+        raise BenchmarkError(f"`rasa init` failed (exit {code}); see {log_path}")
+    progress.phase("stock assistant trained")
+
+
+@contextlib.asynccontextmanager
+async def stock_bot(
+    args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress
+) -> AsyncIterator[str]:
+    """Yield the URL of the stock assistant (started here unless `--stock-url`)."""
+    if args.stock_url:
+        url = args.stock_url.rstrip("/")
+        await wait_until_ready(session, url, None, 10, STOCK, progress)
+        yield url
+        return
+    ensure_port_free(args.stock_port)
+    url = f"http://127.0.0.1:{args.stock_port}"
+    argv = [
+        *(sys.executable, "-m", "rasa", "run", "--enable-api"),
+        *("--interface", "127.0.0.1", "--port", str(args.stock_port)),
+        *("--model", str(STOCK_DIR / "models")),
+    ]
+    progress.phase(f"starting the stock assistant (`rasa run` :{args.stock_port})")
+    with process_group(
+        argv, cwd=STOCK_DIR, env=server_env(), log_path=LOG_DIR / "stock.log"
+    ) as process:
+        try:
+            await wait_until_ready(session, url, process, args.start_timeout, STOCK, progress)
+            yield url
+        finally:
+            progress.phase(f"stopping the {STOCK} assistant")
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What one load level observed."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    empty_replies: int = 0
+    conversations: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def error(self, message: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 3 and message not in self.error_samples:
+            self.error_samples.append(message)
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    bot: str
+    concurrency: int
+    seconds: float
+    conversations: int
+    messages: int
+    errors: int
+    empty_replies: int
+    messages_per_second: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    error_samples: list[str]
+
+
+async def send(
+    session: aiohttp.ClientSession, url: str, sender: str, text: str, tally: Tally
+) -> bool:
+    """One message; records its latency, or an error. False when the conversation must stop."""
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json={"sender": sender, "message": text}) as response:
+            body = await response.read()
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if response.status != 200:
+                tally.error(f"HTTP {response.status}: {body[:200]!r}")
+                return False
+            replies = json.loads(body)
+    except asyncio.TimeoutError:
+        tally.error("timeout")
+        return False
+    except (aiohttp.ClientError, ValueError) as error:
+        tally.error(f"{type(error).__name__}: {error}")
+        return False
+    if not isinstance(replies, list):
+        tally.error(f"not a list of replies: {body[:200]!r}")
+        return False
+    tally.latencies_ms.append(elapsed_ms)
+    if not replies:
+        tally.empty_replies += 1
+    return True
+
+
+async def converse(
+    session: aiohttp.ClientSession,
+    url: str,
+    sender: str,
+    script: Script,
+    tally: Tally,
+    deadline: float,
+) -> None:
+    tally.conversations += 1
+    for text in script:
+        if time.perf_counter() >= deadline:
+            return
+        if not await send(session, url + WEBHOOK, sender, text, tally):
+            return
+
+
+async def report(progress: Progress, label: str, tally: Tally, seconds: float) -> None:
+    started = time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - started
+        progress.status(
+            f"{label}: {elapsed:.0f} s / {seconds:.0f} s, "
+            f"{len(tally.latencies_ms)} messages, {tally.errors} errors"
+        )
+        await asyncio.sleep(1)
+
+
+async def run_load(
+    session: aiohttp.ClientSession,
+    url: str,
+    scripts: Sequence[Script],
+    tally: Tally,
+    *,
+    concurrency: int,
+    seconds: float,
+    max_conversations: int,
+    sender_prefix: str,
+) -> float:
+    """`concurrency` customers, each holding one conversation after another until time is up.
+
+    Returns the seconds it took: `seconds` plus the messages under way at the deadline.
+    """
+    next_number = iter(range(max_conversations))
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def customer() -> None:
+        while time.perf_counter() < deadline:
+            number = next(next_number, None)
+            if number is None:
+                return
+            script = scripts[number % len(scripts)]
+            await converse(session, url, f"{sender_prefix}-{number}", script, tally, deadline)
+
+    await asyncio.gather(*(customer() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def summarize(bot: str, concurrency: int, tally: Tally, seconds: float) -> LevelResult:
+    latencies = np.asarray(tally.latencies_ms, dtype=float)
+    p50, p95, p99 = (
+        (float(v) for v in np.percentile(latencies, [50, 95, 99]))
+        if latencies.size
+        else (None, None, None)
+    )
+    return LevelResult(
+        bot=bot,
+        concurrency=concurrency,
+        seconds=round(seconds, 2),
+        conversations=tally.conversations,
+        messages=int(latencies.size),
+        errors=tally.errors,
+        empty_replies=tally.empty_replies,
+        messages_per_second=latencies.size / seconds if seconds > 0 else 0.0,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        error_samples=tally.error_samples,
+    )
+
+
+async def measure(
+    bot: str,
+    url: str,
+    scripts: Sequence[Script],
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    progress: Progress,
+    run_id: str,
+) -> list[LevelResult]:
+    """Warm up (not measured), then every concurrency level in turn."""
+    progress.phase(f"{bot}: warm-up, {args.warmup} conversations (not measured)")
+    warm = Tally()
+    await run_load(
+        session,
+        url,
+        scripts,
+        warm,
+        concurrency=1,
+        seconds=WARMUP_SECONDS,
+        max_conversations=args.warmup,
+        sender_prefix=f"bench-{run_id}-{bot}-warmup",
+    )
+    if args.warmup and not warm.latencies_ms:
+        raise BenchmarkError(f"{bot} answered nothing during the warm-up: {warm.error_samples}")
+    results = []
+    for concurrency in args.concurrency:
+        label = f"{bot}, {concurrency} concurrent"
+        tally = Tally()
+        load = run_load(
+            session,
+            url,
+            scripts,
+            tally,
+            concurrency=concurrency,
+            seconds=args.seconds,
+            max_conversations=args.max_conversations,
+            sender_prefix=f"bench-{run_id}-{bot}-c{concurrency}",
+        )
+        reporter = asyncio.create_task(report(progress, label, tally, args.seconds))
+        try:
+            elapsed = await load
+        finally:
+            reporter.cancel()
+        result = summarize(bot, concurrency, tally, elapsed)
+        progress.phase(
+            f"{label}: {result.messages} messages, {result.errors} errors, "
+            f"{result.messages_per_second:.1f} msgs/s, p95 {_ms(result.p95_ms)} ms"
+        )
+        results.append(result)
+    return results
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+async def run_benchmark(args: argparse.Namespace, progress: Progress) -> list[LevelResult]:
+    """All phases in order, one bot loaded at a time; Ctrl+C / SIGTERM cancel it cleanly."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, main_task.cancel)
+    run_id = uuid.uuid4().hex[:8]
+    results: list[LevelResult] = []
+    if STOCK in args.bots:
+        await ensure_stock_model(args, progress)  # before anything is loaded: it is CPU-heavy
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
+    connector = aiohttp.TCPConnector(limit=max(args.concurrency) + 4)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        if OURS in args.bots:
+            async with our_bot(args, session, progress) as (url, scripts):
+                results += await measure(OURS, url, scripts, args, session, progress, run_id)
+        if STOCK in args.bots:
+            async with stock_bot(args, session, progress) as url:
+                results += await measure(STOCK, url, STOCK_SCRIPTS, args, session, progress, run_id)
+    return results
+
+
+def ratios(results: Sequence[LevelResult]) -> list[dict[str, Any]]:
+    """Supportbot / stock, for msgs/s and p95, at each concurrency both bots ran."""
+    by_key = {(r.bot, r.concurrency): r for r in results}
+    rows = []
+    for (bot, concurrency), ours in by_key.items():
+        stock = by_key.get((STOCK, concurrency))
+        if bot != OURS or stock is None:
+            continue
+        rows.append(
+            {
+                "concurrency": concurrency,
+                "messages_per_second": _ratio(ours.messages_per_second, stock.messages_per_second),
+                "p95": _ratio(ours.p95_ms, stock.p95_ms),
+            }
+        )
+    return rows
+
+
+def _ratio(ours: float | None, stock: float | None) -> float | None:
+    return round(ours / stock, 3) if ours is not None and stock else None
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def format_table(results: Sequence[LevelResult], args: argparse.Namespace) -> str:
+    header = (
+        f"{'bot':<11}{'conc':>5}{'convs':>7}{'msgs':>7}{'errors':>7}{'empty':>6}"
+        f"{'msgs/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+    )
+    lines = [
+        f"Chat latency per message over REST, {args.seconds:.0f} s per level "
+        f"(load average before the run: {args.load_before})",
+        "",
+        header,
+        "-" * len(header),
+    ]
+    for r in results:
+        lines.append(
+            f"{r.bot:<11}{r.concurrency:>5}{r.conversations:>7}{r.messages:>7}{r.errors:>7}"
+            f"{r.empty_replies:>6}{r.messages_per_second:>8.1f}{_ms(r.p50_ms):>8}"
+            f"{_ms(r.p95_ms):>8}{_ms(r.p99_ms):>8}"
+        )
+    rows = ratios(results)
+    if rows:
+        lines += ["", f"{OURS} / {STOCK}, same run:", f"{'conc':>5}{'msgs/s':>9}{'p95':>9}"]
+        for row in rows:
+            lines.append(
+                f"{row['concurrency']:>5}{_times(row['messages_per_second']):>9}"
+                f"{_times(row['p95']):>9}"
+            )
+    for r in results:
+        for sample in r.error_samples:
+            lines.append(f"error ({r.bot}, {r.concurrency} concurrent): {sample}")
+    return "\n".join(lines)
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def as_json(results: Sequence[LevelResult], args: argparse.Namespace) -> str:
+    return json.dumps(
+        {
+            "settings": {
+                "seconds": args.seconds,
+                "max_conversations": args.max_conversations,
+                "concurrency": args.concurrency,
+                "warmup_conversations": args.warmup,
+                "request_timeout": args.timeout,
+                "url": args.url or f"http://127.0.0.1:{args.port}",
+                "stock_url": args.stock_url or f"http://127.0.0.1:{args.stock_port}",
+                "cpus": os.cpu_count(),
+                "load_average_before": args.load_before,
+            },
+            "results": [asdict(r) for r in results],
+            "ratios": ratios(results),
+        },
+        indent=2,
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add = parser.add_argument
+    add("--url", help="benchmark an already running Supportbot instead of starting one")
+    add("--port", type=int, default=5105, help="Rasa port of the Supportbot started here")
+    add("--action-port", type=int, default=5155, help="its action server port")
+    add("--stock-url", help="benchmark an already running stock assistant instead")
+    add("--stock-port", type=int, default=5205, help="port of the stock assistant started here")
+    add("--bots", nargs="+", choices=[OURS, STOCK], default=[OURS, STOCK])
+    add("--concurrency", type=int, nargs="+", default=[1, 16], help="customers at once")
+    add("--seconds", type=float, default=30, help="duration of each level")
+    add("--max-conversations", type=int, default=1000, help="per level")
+    add("--warmup", type=int, default=5, help="unmeasured conversations per bot")
+    add("--timeout", type=float, default=30, help="seconds per request")
+    add("--start-timeout", type=float, default=300, help="seconds to wait for a server")
+    add("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    if min(args.concurrency) < 1 or args.seconds <= 0 or args.max_conversations < 1:
+        parser.error("--concurrency, --seconds and --max-conversations must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    progress = Progress()
+    try:
+        results = asyncio.run(run_benchmark(args, progress))
+    except BenchmarkError as error:
+        progress.phase(f"failed: {error}")
+        return 1
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        progress.phase("interrupted; the servers are stopped")
+        return 130
+    progress.phase("done")
+    print(as_json(results, args) if args.json else format_table(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The same schema, demo data and repositories on PostgreSQL (skipped when it is not reachable)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bot.demo.seed import sample_orders, seed_demo
+from bot.settings import Settings
+from bot.storage.migrate import current_revision, upgrade
+from bot.storage.repositories import OrderRepository, TicketRepository
+from bot.storage.session import create_db_engine, make_session_factory, session_scope
+
+pytestmark = pytest.mark.postgres
+
+ADMIN_URL = os.environ.get(
+    "SUPPORTBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _reachable(url: str) -> str | None:
+    try:
+        engine = sa.create_engine(url, future=True, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as error:  # any failure to connect means: not here
+        return f"PostgreSQL is not reachable at {url}: {type(error).__name__}"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database for this module, dropped afterwards."""
+    reason = _reachable(ADMIN_URL)
+    if reason:
+        pytest.skip(reason)
+    name = f"supportbot_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrate_seed_and_use_on_postgres(postgres_url: str, tmp_path):
+    upgrade(postgres_url)
+    assert current_revision(postgres_url) == "0001"
+    settings = Settings(var_dir=tmp_path, database_url=postgres_url, demo_today="2026-11-01")
+    engine = create_db_engine(postgres_url)
+    factory = make_session_factory(engine)
+    try:
+        summary = seed_demo(factory, settings)
+        assert (summary.products, summary.customers, summary.orders) == (240, 1000, 10000)
+        assert seed_demo(factory, settings).already_seeded
+
+        with session_scope(factory) as session:
+            number = sample_orders(session, per_status=1)["pending"][0]
+            order = OrderRepository(session).get(number)
+            assert order is not None
+            OrderRepository(session).cancel(order, "pg-conversation", datetime(2026, 11, 1, 12))
+            ticket = TicketRepository(session).open(
+                "handoff", "pg-conversation", "help", datetime(2026, 11, 1, 12), order_number=number
+            )
+            assert ticket.id is not None
+        with session_scope(factory) as session:
+            view = OrderRepository(session).view(number)
+            assert view is not None and view.status == "cancelled"
+
+        # The database itself refuses what the models forbid.
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE orders SET status = 'lost' WHERE number = :n"), {"n": number}
+            )
+    finally:
+        engine.dispose()
