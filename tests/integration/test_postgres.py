@@ -85,3 +85,24 @@ def test_migrate_seed_and_use_on_postgres(postgres_url: str, tmp_path):
             )
     finally:
         engine.dispose()
+
+
+async def test_rasa_tracker_store_from_a_postgres_url(postgres_url: str):
+    """`TRACKER_DB_URL` on PostgreSQL gives Rasa a working SQL tracker store."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.runtime import tracker_store_config
+
+    domain = Domain.load("domain.yml")
+    store = TrackerStore.create(
+        EndpointConfig.from_dict(tracker_store_config(postgres_url)), domain
+    )
+    tracker = DialogueStateTracker.from_events("pg-sender", [UserUttered("hello from postgres")])
+    await store.save(tracker)
+    restored = await store.retrieve("pg-sender")
+    assert restored is not None
+    assert restored.latest_message.text == "hello from postgres"
