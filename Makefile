@@ -6,8 +6,8 @@ PY := $(BIN)/python
 SUPPORTBOT := $(BIN)/supportbot
 RASA := $(BIN)/rasa
 MODEL := models/supportbot.tar.gz
-TRAINING_DATA := data/nlu data/rules.yml data/stories
-TRAINING_FILES := config.yml domain.yml $(shell find data/nlu data/stories -name '*.yml' 2>/dev/null) data/rules.yml
+TRAINING_DATA := data/nlu data/rules.yml
+TRAINING_FILES := config.yml domain.yml $(shell find data/nlu -name '*.yml' 2>/dev/null) data/rules.yml
 
 .PHONY: help install migrate seed train run shell test test-unit test-conversations validate lint eval-nlu bench clean
 

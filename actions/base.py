@@ -9,6 +9,11 @@ from rasa_sdk import Action, Tracker
 
 from bot.bootstrap import Services, default_services
 
+YES_NO = [
+    {"title": "Yes, please", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+
 
 class ServicesMixin:
     """Gives an action the app's services; tests pass their own."""

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import ServicesMixin, SupportAction, latest_intent
+from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent
 from bot.storage.repositories import OrderRepository, ReturnRepository
 from bot.storage.session import session_scope
 from bot.support import orders as order_rules
@@ -120,6 +120,8 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Accept an order number only when that order exists."""
+        if value is None and tracker.get_slot("requested_slot") != "order_id":
+            return {}
         number = extract_order_number(str(value)) if value is not None else None
         if number is None:
             return self._failed(
@@ -145,6 +147,8 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Accept a plausible plain-text postal address."""
+        if value is None:  # cleared when the order question started, not answered
+            return {}
         address, problem = clean_address(value)
         if address is None:
             return self._failed(dispatcher, tracker, f"{problem} Please try again.", "new_address")
@@ -161,21 +165,14 @@ class ActionOrderSubmit(SupportAction):
         """Answer the order question now that the order number is known."""
         number = tracker.get_slot("order_id")
         topic = tracker.get_slot("order_topic") or "status"
-        events: list[EventType] = [
-            SlotSet("pending_question", None),
-            SlotSet("order_form_gave_up", False),
-            SlotSet("new_address", None),
-        ]
+        events: list[EventType] = [SlotSet("order_form_gave_up", False), SlotSet("new_address", None)]
         if not number:
             dispatcher.utter_message(
                 text="I couldn't find that order, so I've stopped asking. Would you like me to "
                 "connect you with a person from our team? They can find it by your email address.",
-                buttons=[
-                    {"title": "Yes, please", "payload": "/affirm"},
-                    {"title": "No, thanks", "payload": "/deny"},
-                ],
+                buttons=YES_NO,
             )
-            return [*events[1:], SlotSet("pending_question", "handoff")]
+            return [*events, SlotSet("pending_question", "handoff")]
         services = self.services
         now = services.now()
         with session_scope(services.session_factory) as session:
@@ -183,47 +180,55 @@ class ActionOrderSubmit(SupportAction):
             view = repository.view(number)
             if view is None:  # deleted since the form checked it
                 dispatcher.utter_message(text=f"I can't find order {number} any more.")
-                return events
-            if topic == "status":
+            elif topic == "status":
                 dispatcher.utter_message(text=order_rules.status_message(view, now.date()))
             elif topic == "refund":
                 dispatcher.utter_message(text=order_rules.refund_message(view, services.policies))
             elif topic == "cancel":
                 decision = order_rules.cancellation(view)
-                if not decision.allowed:
-                    dispatcher.utter_message(text=decision.reason)
-                    return events
-                dispatcher.utter_message(
-                    text=f"Order {number} ({order_rules.describe_items(view)}, "
-                    f"{view.total:.2f} EUR) hasn't shipped yet. Shall I cancel it?",
-                    buttons=[
-                        {"title": "Yes, cancel it", "payload": "/affirm"},
-                        {"title": "No, keep it", "payload": "/deny"},
-                    ],
-                )
-                return [*events[1:], SlotSet("pending_question", "cancel")]
-            elif topic == "return":
-                decision = order_rules.return_eligibility(view, now.date(), services.policies)
-                if not decision.allowed:
+                if decision.allowed:
                     dispatcher.utter_message(
-                        text=f"{decision.reason} {services.policies.returns_text()}"
+                        text=f"Order {number} ({order_rules.describe_items(view)}, "
+                        f"{view.total:.2f} EUR) hasn't shipped yet. Shall I cancel it?",
+                        buttons=[
+                            {"title": "Yes, cancel it", "payload": "/affirm"},
+                            {"title": "No, keep it", "payload": "/deny"},
+                        ],
                     )
-                    return events
-                order = repository.get(number)
-                assert order is not None
-                request = ReturnRepository(session).open(
-                    order, "requested in chat", tracker.sender_id, now
-                )
-                policy = services.policies.raw["returns"]
-                dispatcher.utter_message(
-                    text=f"I've opened return {request.number} for order {number}. "
-                    f"{policy['how']} Please send the items {policy['condition']}. "
-                    f"{services.policies.refunds_text()}"
-                )
+                    return [*events, SlotSet("pending_question", "cancel")]
+                dispatcher.utter_message(text=decision.reason)
+            elif topic == "return":
+                self._open_return(dispatcher, tracker, repository, view, number, now)
             elif topic == "address":
                 self._change_address(dispatcher, tracker, repository, view, number, now)
         dispatcher.utter_message(response="utter_anything_else")
-        return events
+        return [*events, SlotSet("pending_question", "anything_else")]
+
+    def _open_return(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        repository: OrderRepository,
+        view: order_rules.OrderView,
+        number: str,
+        now: Any,
+    ) -> None:
+        policies = self.services.policies
+        decision = order_rules.return_eligibility(view, now.date(), policies)
+        if not decision.allowed:
+            dispatcher.utter_message(text=f"{decision.reason} {policies.returns_text()}")
+            return
+        order = repository.get(number)
+        assert order is not None
+        request = ReturnRepository(repository.session).open(
+            order, "requested in chat", tracker.sender_id, now
+        )
+        policy = policies.raw["returns"]
+        dispatcher.utter_message(
+            text=f"I've opened return {request.number} for order {number}. "
+            f"{policy['how']} Please send the items {policy['condition']}. "
+            f"{policies.refunds_text()}"
+        )
 
     @staticmethod
     def _change_address(
@@ -279,4 +284,4 @@ class ActionCancelOrder(SupportAction):
             else:
                 dispatcher.utter_message(text=decision.reason)
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet("pending_question", None)]
+        return [SlotSet("pending_question", "anything_else")]

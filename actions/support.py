@@ -9,15 +9,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import SupportAction, recent_user_texts
+from actions.base import YES_NO, SupportAction, recent_user_texts
 from bot.storage.repositories import CustomerRepository, TicketRepository
 from bot.storage.session import session_scope
 from bot.support.fallback import consecutive_misunderstandings
-
-YES_NO_BUTTONS = [
-    {"title": "Yes, please", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
-]
 
 
 class ActionShippingInfo(SupportAction):
@@ -103,7 +98,7 @@ class ActionHandleFallback(SupportAction):
             dispatcher.utter_message(
                 text="I'm sorry, I still can't help with that. Would you like me to connect you "
                 "with a person from our support team?",
-                buttons=YES_NO_BUTTONS,
+                buttons=YES_NO,
             )
             return [SlotSet("pending_question", "handoff")]
         dispatcher.utter_message(
@@ -111,3 +106,15 @@ class ActionHandleFallback(SupportAction):
             "with orders, returns, refunds, shipping, payments, your account and our products."
         )
         return [SlotSet("pending_question", None)]
+
+
+class ActionAnythingElse(SupportAction):
+    def name(self) -> str:
+        return "action_anything_else"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Ask whether there is anything else; a "no" then ends the chat with the survey."""
+        dispatcher.utter_message(response="utter_anything_else")
+        return [SlotSet("pending_question", "anything_else")]

@@ -5,8 +5,9 @@ What it measures
     channel, `POST {url}/webhooks/rest/webhook`, one unique `sender` per conversation. For each
     bot and each concurrency level (default 1 and 16 customers at once) it reports the number
     of messages answered, errors (HTTP errors, timeouts, broken replies), empty replies,
-    messages per second, and the p50/p95/p99 latency of one message (request sent to reply
-    read), in milliseconds. Each level runs for `--seconds` (default 30) or until
+    messages per second (answered messages / wall time of the level, including the messages
+    still under way at its end), and the p50/p95/p99 latency of one message (request sent to
+    reply read), in milliseconds. Each level runs for `--seconds` (default 30) or until
     `--max-conversations` have started, after a warm-up of a few unmeasured conversations.
 
     The yardstick is the assistant `rasa init` creates (Rasa's default pipeline, DIET + TED,
@@ -26,8 +27,15 @@ How it runs
        the app database and an empty tracker database. Warm-up, the levels, then it is stopped.
     3. The stock assistant: `rasa run --enable-api` on port 5205; warm-up, levels, stopped.
     The two bots are never loaded at the same time. Servers run in their own process groups
-    and are stopped (the whole group) at the end, on errors and on Ctrl+C. Their logs are in
-    `var/bench/logs/`.
+    and are stopped (the whole group) at the end, on errors, on Ctrl+C and on SIGTERM. Their
+    logs are in `var/bench/logs/` (and Supportbot's own in `var/bench/supportbot/logs/`).
+    A default run takes about 4-5 minutes on 2 cores (most of it loading the two models),
+    plus 3-5 minutes of training the first time.
+
+    `--url` / `--stock-url` measure bots that are already running instead (nothing is started
+    or stopped). The order numbers then come from the app database of the current environment
+    (`DATABASE_URL` / `SUPPORTBOT_VAR_DIR`), and the chats land in that bot's databases: the
+    return conversation opens returns there.
 
 Usage
     make bench                                   # .venv/bin/python benchmarks/chat_latency.py
@@ -84,6 +92,27 @@ STOCK_SCRIPTS: list[Script] = [
 
 class BenchmarkError(Exception):
     """A problem that stops the benchmark, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bot under load: where it answers, what customers say, its server if started here."""
+
+    name: str
+    url: str
+    scripts: Sequence[Script]
+    process: subprocess.Popen[bytes] | None = None
+    logs: str = "its logs"
+
+    def running(self) -> bool:
+        return self.process is None or self.process.poll() is None
+
+    def check_running(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise BenchmarkError(
+                f"{self.name} stopped during the benchmark (exit code {self.process.returncode}, "
+                f"stopped from outside?); see {self.logs}"
+            )
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -204,15 +233,14 @@ async def wait_until_ready(
     timeout: float,
     label: str,
     progress: Progress,
+    logs: str = "its logs",
 ) -> None:
     """Poll `GET {url}/status` until it answers 200; fail early if the server process exits."""
     started = time.monotonic()
     while True:
         waited = time.monotonic() - started
         if process is not None and process.poll() is not None:
-            raise BenchmarkError(
-                f"{label} exited with code {process.returncode}; see the logs in {LOG_DIR}"
-            )
+            raise BenchmarkError(f"{label} exited with code {process.returncode}; see {logs}")
         with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
             async with session.get(f"{url}/status", timeout=aiohttp.ClientTimeout(total=2)) as r:
                 if r.status == 200:
@@ -282,21 +310,24 @@ def demo_orders(env: dict[str, str]) -> dict[str, list[str]]:
     return orders
 
 
-def our_scripts(orders: dict[str, list[str]]) -> list[Script]:
-    """Realistic conversations; none changes the data in a way that breaks a later one."""
+def our_scripts(orders: dict[str, list[str]], variants: int = 3) -> list[Script]:
+    """Realistic conversations; none changes the data in a way that breaks a later one.
+
+    The cancellation is declined. The first return of a delivered order opens it (on the
+    benchmark's copy of the database); later ones are told it is already open.
+    """
     scripts: list[Script] = []
-    for i in range(3):
-
-        def pick(status: str, i: int = i) -> str:
-            numbers = orders[status]
-            return numbers[i % len(numbers)]
-
+    for i in range(variants):
+        shipped, pending, delivered, returned = (
+            orders[status][i % len(orders[status])]
+            for status in ("shipped", "pending", "delivered", "returned")
+        )
         scripts += [
-            ("hi", "where is my order?", pick("shipped"), "thanks", "bye"),
-            ("hello", f"I want to cancel order {pick('pending')}", "no", "thank you", "bye"),
+            ("hi", "where is my order?", shipped, "thanks", "bye"),
+            ("hello", f"I want to cancel order {pending}", "no", "thank you", "bye"),
             ("tell me about the zen yoga mat", "how long does shipping take?", "thanks", "bye"),
-            ("hi", f"I want to return order {pick('delivered')}", "thanks", "bye"),
-            ("hey", f"where is my refund for order {pick('returned')}?", "ok thank you", "bye"),
+            ("hi", f"I want to return order {delivered}", "thanks", "bye"),
+            ("hey", f"where is my refund for order {returned}?", "ok thank you", "bye"),
         ]
     return scripts
 
@@ -315,12 +346,12 @@ def our_env(args: argparse.Namespace) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def our_bot(
     args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress
-) -> AsyncIterator[tuple[str, list[Script]]]:
-    """Yield the URL of Supportbot (started here unless `--url`) and its conversations."""
+) -> AsyncIterator[Target]:
+    """Yield Supportbot (started here unless `--url`) with its conversations."""
     if args.url:
         url = args.url.rstrip("/")
-        await wait_until_ready(session, url, None, 10, OURS, progress)
-        yield url, our_scripts(demo_orders(server_env()))
+        await wait_until_ready(session, url, None, args.start_timeout, OURS, progress)
+        yield Target(OURS, url, our_scripts(demo_orders(server_env())))
         return
     if not OUR_MODEL.exists():
         raise BenchmarkError(f"no trained model at {OUR_MODEL}: run `make train` first")
@@ -336,10 +367,11 @@ async def our_bot(
         "loading the model takes a while"
     )
     argv = [sys.executable, "-m", "bot.cli", "serve", "--timeout", str(args.start_timeout)]
+    logs = f"{LOG_DIR / 'supportbot.log'} and {OUR_VAR_DIR / 'logs'}"
     with process_group(argv, cwd=PROJECT_ROOT, env=env, log_path=LOG_DIR / "supportbot.log") as p:
         try:
-            await wait_until_ready(session, url, p, args.start_timeout, OURS, progress)
-            yield url, scripts
+            await wait_until_ready(session, url, p, args.start_timeout, OURS, progress, logs)
+            yield Target(OURS, url, scripts, p, logs)
         finally:
             progress.phase(f"stopping {OURS}")
 
@@ -372,12 +404,12 @@ async def ensure_stock_model(args: argparse.Namespace, progress: Progress) -> No
 @contextlib.asynccontextmanager
 async def stock_bot(
     args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress
-) -> AsyncIterator[str]:
-    """Yield the URL of the stock assistant (started here unless `--stock-url`)."""
+) -> AsyncIterator[Target]:
+    """Yield the stock assistant (started here unless `--stock-url`) with its conversations."""
     if args.stock_url:
         url = args.stock_url.rstrip("/")
-        await wait_until_ready(session, url, None, 10, STOCK, progress)
-        yield url
+        await wait_until_ready(session, url, None, args.start_timeout, STOCK, progress)
+        yield Target(STOCK, url, STOCK_SCRIPTS)
         return
     ensure_port_free(args.stock_port)
     url = f"http://127.0.0.1:{args.stock_port}"
@@ -387,12 +419,13 @@ async def stock_bot(
         *("--model", str(STOCK_DIR / "models")),
     ]
     progress.phase(f"starting the stock assistant (`rasa run` :{args.stock_port})")
-    with process_group(
-        argv, cwd=STOCK_DIR, env=server_env(), log_path=LOG_DIR / "stock.log"
-    ) as process:
+    log_path = LOG_DIR / "stock.log"
+    with process_group(argv, cwd=STOCK_DIR, env=server_env(), log_path=log_path) as process:
         try:
-            await wait_until_ready(session, url, process, args.start_timeout, STOCK, progress)
-            yield url
+            await wait_until_ready(
+                session, url, process, args.start_timeout, STOCK, progress, str(log_path)
+            )
+            yield Target(STOCK, url, STOCK_SCRIPTS, process, str(log_path))
         finally:
             progress.phase(f"stopping the {STOCK} assistant")
 
@@ -409,6 +442,7 @@ class Tally:
     empty_replies: int = 0
     conversations: int = 0
     error_samples: list[str] = field(default_factory=list)
+    transcript: list[str] | None = None  # filled only when asked for (`--show-conversations`)
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -457,7 +491,17 @@ async def send(
     tally.latencies_ms.append(elapsed_ms)
     if not replies:
         tally.empty_replies += 1
+    if tally.transcript is not None:
+        tally.transcript += [f"  {sender}: {text}", *(_reply_line(reply) for reply in replies)]
     return True
+
+
+def _reply_line(reply: Any) -> str:
+    if not isinstance(reply, dict):
+        return f"    bot: {reply!r}"
+    buttons = [str(b.get("title")) for b in reply.get("buttons") or [] if isinstance(b, dict)]
+    text = reply.get("text") or ("[image]" if reply.get("image") else repr(reply))
+    return f"    bot: {text}" + (f"  [{' | '.join(buttons)}]" if buttons else "")
 
 
 async def converse(
@@ -489,8 +533,7 @@ async def report(progress: Progress, label: str, tally: Tally, seconds: float) -
 
 async def run_load(
     session: aiohttp.ClientSession,
-    url: str,
-    scripts: Sequence[Script],
+    target: Target,
     tally: Tally,
     *,
     concurrency: int,
@@ -507,15 +550,20 @@ async def run_load(
     deadline = started + seconds
 
     async def customer() -> None:
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and target.running():
             number = next(next_number, None)
             if number is None:
                 return
-            script = scripts[number % len(scripts)]
-            await converse(session, url, f"{sender_prefix}-{number}", script, tally, deadline)
+            script = target.scripts[number % len(target.scripts)]
+            sender = f"{sender_prefix}-{number}"
+            await converse(session, target.url, sender, script, tally, deadline)
 
     await asyncio.gather(*(customer() for _ in range(concurrency)))
     return time.perf_counter() - started
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def summarize(bot: str, concurrency: int, tally: Tally, seconds: float) -> LevelResult:
@@ -533,46 +581,48 @@ def summarize(bot: str, concurrency: int, tally: Tally, seconds: float) -> Level
         messages=int(latencies.size),
         errors=tally.errors,
         empty_replies=tally.empty_replies,
-        messages_per_second=latencies.size / seconds if seconds > 0 else 0.0,
-        p50_ms=p50,
-        p95_ms=p95,
-        p99_ms=p99,
+        messages_per_second=round(latencies.size / seconds, 3) if seconds > 0 else 0.0,
+        p50_ms=_round(p50),
+        p95_ms=_round(p95),
+        p99_ms=_round(p99),
         error_samples=tally.error_samples,
     )
 
 
 async def measure(
-    bot: str,
-    url: str,
-    scripts: Sequence[Script],
+    target: Target,
     args: argparse.Namespace,
     session: aiohttp.ClientSession,
     progress: Progress,
     run_id: str,
 ) -> list[LevelResult]:
     """Warm up (not measured), then every concurrency level in turn."""
+    bot = target.name
     progress.phase(f"{bot}: warm-up, {args.warmup} conversations (not measured)")
-    warm = Tally()
+    warm = Tally(transcript=[] if args.show_conversations else None)
     await run_load(
         session,
-        url,
-        scripts,
+        target,
         warm,
         concurrency=1,
         seconds=WARMUP_SECONDS,
         max_conversations=args.warmup,
         sender_prefix=f"bench-{run_id}-{bot}-warmup",
     )
+    target.check_running()
     if args.warmup and not warm.latencies_ms:
         raise BenchmarkError(f"{bot} answered nothing during the warm-up: {warm.error_samples}")
+    if warm.errors:
+        progress.phase(f"{bot}: {warm.errors} errors during the warm-up: {warm.error_samples}")
+    if warm.transcript is not None:
+        progress.phase(f"{bot}: the warm-up conversations\n" + "\n".join(warm.transcript))
     results = []
     for concurrency in args.concurrency:
         label = f"{bot}, {concurrency} concurrent"
         tally = Tally()
         load = run_load(
             session,
-            url,
-            scripts,
+            target,
             tally,
             concurrency=concurrency,
             seconds=args.seconds,
@@ -584,6 +634,7 @@ async def measure(
             elapsed = await load
         finally:
             reporter.cancel()
+        target.check_running()
         result = summarize(bot, concurrency, tally, elapsed)
         progress.phase(
             f"{label}: {result.messages} messages, {result.errors} errors, "
@@ -611,11 +662,11 @@ async def run_benchmark(args: argparse.Namespace, progress: Progress) -> list[Le
     connector = aiohttp.TCPConnector(limit=max(args.concurrency) + 4)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         if OURS in args.bots:
-            async with our_bot(args, session, progress) as (url, scripts):
-                results += await measure(OURS, url, scripts, args, session, progress, run_id)
+            async with our_bot(args, session, progress) as target:
+                results += await measure(target, args, session, progress, run_id)
         if STOCK in args.bots:
-            async with stock_bot(args, session, progress) as url:
-                results += await measure(STOCK, url, STOCK_SCRIPTS, args, session, progress, run_id)
+            async with stock_bot(args, session, progress) as target:
+                results += await measure(target, args, session, progress, run_id)
     return results
 
 
@@ -720,6 +771,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--timeout", type=float, default=30, help="seconds per request")
     add("--start-timeout", type=float, default=300, help="seconds to wait for a server")
     add("--json", action="store_true", help="print the result as JSON")
+    add(
+        "--show-conversations",
+        action="store_true",
+        help="print the warm-up conversations with the bot's replies (to check the scripts)",
+    )
     args = parser.parse_args(argv)
     if min(args.concurrency) < 1 or args.seconds <= 0 or args.max_conversations < 1:
         parser.error("--concurrency, --seconds and --max-conversations must be positive")
@@ -736,7 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.phase(f"failed: {error}")
         return 1
     except (asyncio.CancelledError, KeyboardInterrupt):
-        progress.phase("interrupted; the servers are stopped")
+        progress.phase("interrupted; everything it started is stopped")
         return 130
     progress.phase("done")
     print(as_json(results, args) if args.json else format_table(results, args))

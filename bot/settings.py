@@ -37,6 +37,13 @@ class Settings:
     max_order_lookup_failures: int = 2
     # How closely a typed product name must match a catalog name (0..1).
     product_match_threshold: float = 0.6
+    # How many unusable answers to one survey question before the bot moves on.
+    max_survey_failures: int = 2
+    # Who is offered a follow-up by a person: detractors and unhappy customers.
+    followup_nps_max: int = 6
+    followup_csat_max: int = 2
+    # How long a SQLite writer waits for a lock before giving up.
+    sqlite_busy_timeout_ms: int = 5000
     handoff_reply_hours: int = 4
     support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
     demo_seed: int = 20261123
@@ -66,6 +73,10 @@ class Settings:
             max_order_lookup_failures=int(_env("SUPPORTBOT_MAX_ORDER_LOOKUP_FAILURES", "2")),
             product_match_threshold=float(_env("SUPPORTBOT_PRODUCT_MATCH_THRESHOLD", "0.6")),
             handoff_reply_hours=int(_env("SUPPORTBOT_HANDOFF_REPLY_HOURS", "4")),
+            max_survey_failures=int(_env("SUPPORTBOT_MAX_SURVEY_FAILURES", "2")),
+            followup_nps_max=int(_env("SUPPORTBOT_FOLLOWUP_NPS_MAX", "6")),
+            followup_csat_max=int(_env("SUPPORTBOT_FOLLOWUP_CSAT_MAX", "2")),
+            sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
             demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import registry, relationship
 from sqlalchemy.orm.decl_api import DeclarativeMeta
@@ -43,6 +45,7 @@ TICKET_KINDS = ("handoff", "complaint", "followup")
 TICKET_STATUSES = ("open", "assigned", "resolved")
 RETURN_STATUSES = ("open", "received", "refunded", "rejected")
 REFUND_STATUSES = ("pending", "issued", "failed")
+SURVEY_STATUSES = ("completed", "partial", "declined")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -181,6 +184,40 @@ class Ticket(Base):
     assigned_to = Column(String(120))
     resolved_at = Column(DateTime)
     resolution_note = Column(Text)
+    survey_response_id = Column(Integer, ForeignKey("survey_responses.id"))
+
+
+class SurveyResponse(Base):
+    """The end-of-chat survey of one conversation session: NPS, CSAT and a comment.
+
+    One row per (conversation, session); the database refuses out-of-range scores.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        CheckConstraint("nps IS NULL OR (nps >= 0 AND nps <= 10)", name="nps_range"),
+        CheckConstraint("csat IS NULL OR (csat >= 1 AND csat <= 5)", name="csat_range"),
+        CheckConstraint(_in("status", SURVEY_STATUSES), name="status_known"),
+        UniqueConstraint("conversation_id", "session_key", name="uq_survey_responses_session"),
+        Index("ix_survey_responses_created", "created_at"),
+        Index("ix_survey_responses_topic_created", "topic", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    # When the conversation session started (Rasa's session_started event), as text.
+    session_key = Column(String(64), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
+    nps = Column(Integer)
+    csat = Column(Integer)
+    comment = Column(Text)
+    status = Column(String(16), nullable=False)
+    channel = Column(String(40), nullable=False, default="")
+    topic = Column(String(64), nullable=False, default="other")
+    human_involved = Column(Boolean, nullable=False, default=False)
+    started_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
 
 
 class Meta(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import (
@@ -15,9 +16,11 @@ from bot.storage.models import (
     Product,
     Refund,
     ReturnRequest,
+    SurveyResponse,
     Ticket,
 )
 from bot.support.orders import OrderLine, OrderView, RefundView, ReturnView
+from bot.survey.records import SurveySnapshot, survey_status
 
 
 def order_view(order: Order, returns: list[ReturnRequest], refunds: list[Refund]) -> OrderView:
@@ -128,6 +131,7 @@ class TicketRepository:
         now: datetime,
         customer_id: int | None = None,
         order_number: str | None = None,
+        survey_response_id: int | None = None,
     ) -> Ticket:
         """Open a ticket, or return the conversation's open ticket of that kind (no duplicates)."""
         existing = (
@@ -156,6 +160,7 @@ class TicketRepository:
             order_id=order_id,
             reason=reason,
             created_at=now,
+            survey_response_id=survey_response_id,
         )
         self.session.add(ticket)
         self.session.flush()
@@ -183,3 +188,57 @@ class CustomerRepository:
         return self.session.execute(
             select(Customer).where(func.lower(Customer.email) == email.lower())
         ).scalar_one_or_none()
+
+
+class SurveyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, conversation_id: str, session_key: str) -> SurveyResponse | None:
+        return self.session.execute(
+            select(SurveyResponse).where(
+                SurveyResponse.conversation_id == conversation_id,
+                SurveyResponse.session_key == session_key,
+            )
+        ).scalar_one_or_none()
+
+    def upsert(self, snapshot: SurveySnapshot, now: datetime,
+               customer_id: int | None = None) -> tuple[SurveyResponse, bool]:
+        """Write the session's survey: one row per session, answers never erased by a replay.
+
+        Returns the row and whether it was created.
+        """
+        row = self.get(snapshot.conversation_id, snapshot.session_key)
+        created = row is None
+        if row is None:
+            row = SurveyResponse(
+                conversation_id=snapshot.conversation_id,
+                session_key=snapshot.session_key,
+                created_at=now,
+            )
+            try:
+                with self.session.begin_nested():
+                    self._fill(row, snapshot, now, customer_id)
+                    self.session.add(row)
+                return row, True
+            except IntegrityError:  # written by a concurrent replay: update that row instead
+                row = self.get(snapshot.conversation_id, snapshot.session_key)
+                assert row is not None
+                created = False
+        self._fill(row, snapshot, now, customer_id)
+        return row, created
+
+    @staticmethod
+    def _fill(row: SurveyResponse, snapshot: SurveySnapshot, now: datetime,
+              customer_id: int | None) -> None:
+        row.nps = snapshot.nps if snapshot.nps is not None else row.nps
+        row.csat = snapshot.csat if snapshot.csat is not None else row.csat
+        row.comment = snapshot.comment if snapshot.comment is not None else row.comment
+        declined = snapshot.declined or row.status == "declined"
+        row.status = survey_status(row.nps, row.csat, declined)
+        row.channel = snapshot.channel or row.channel or "unknown"
+        row.topic = snapshot.topic or row.topic or "other"
+        row.human_involved = bool(snapshot.human_involved or row.human_involved)
+        row.started_at = row.started_at or snapshot.started_at
+        row.customer_id = row.customer_id or customer_id
+        row.updated_at = now

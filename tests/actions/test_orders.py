@@ -117,7 +117,7 @@ async def test_cancel_asks_for_confirmation_then_cancels(
     confirm = make_tracker("yes", "affirm", slots={"order_id": shop["pending"]})
     events = await ActionCancelOrder(services).run(dispatcher, confirm, domain)
     assert "is cancelled" in texts(dispatcher)[1]
-    assert SlotSet("pending_question", None) in events
+    assert SlotSet("pending_question", "anything_else") in events
     with session_scope(session_factory) as session:
         order = session.execute(select(Order).where(Order.number == shop["pending"])).scalar_one()
         assert order.status == "cancelled"
@@ -132,8 +132,10 @@ async def test_cancel_refused_for_a_shipped_order(
         "", "cancel_order", slots={"order_id": shop["shipped"], "order_topic": "cancel"}
     )
     events = await ActionOrderSubmit(services).run(dispatcher, tracker, domain)
-    assert slots_of(events)["pending_question"] is None
+    # Nothing to confirm: the bot explains and asks whether there is anything else.
+    assert slots_of(events)["pending_question"] == "anything_else"
     assert "already shipped" in texts(dispatcher)[0]
+    assert texts(dispatcher)[1] == "utter_anything_else"
     assert "can't be cancelled" in texts(dispatcher)[0]
     with session_scope(session_factory) as session:
         status = session.execute(
