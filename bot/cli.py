@@ -124,6 +124,30 @@ def cmd_endpoints(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill_surveys(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.bootstrap import bootstrap
+    from bot.storage.session import create_db_engine
+    from bot.survey.backfill import backfill_surveys
+
+    services = bootstrap(settings)
+    tracker_engine = create_db_engine(settings.tracker_db_url)
+    try:
+        result = backfill_surveys(tracker_engine, services.session_factory, services.now)
+    finally:
+        tracker_engine.dispose()
+        services.close()
+    if args.json:
+        _print_json(asdict(result))
+    else:
+        print(
+            f"Read {result.conversations} conversations: {result.surveys} surveys, "
+            f"{result.created} rebuilt, {result.already_stored} already stored."
+        )
+    return 0
+
+
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -317,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     orders = sub.add_parser("demo-orders", help="list demo order numbers by status")
     orders.add_argument("--per-status", type=int, default=2)
     orders.set_defaults(func=cmd_demo_orders)
+    sub.add_parser(
+        "backfill-surveys", help="rebuild missing survey rows from the tracker store"
+    ).set_defaults(func=cmd_backfill_surveys)
     endpoints = sub.add_parser("endpoints", help="write Rasa's endpoints file from the settings")
     endpoints.add_argument("--out", help="where to write it (default var/endpoints.yml)")
     endpoints.set_defaults(func=cmd_endpoints)

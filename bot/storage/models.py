@@ -40,6 +40,7 @@ class Base(metaclass=DeclarativeMeta):
     metadata = mapper_registry.metadata
     __init__ = mapper_registry.constructor
 
+
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
 TICKET_KINDS = ("handoff", "complaint", "followup")
 TICKET_STATUSES = ("open", "assigned", "resolved")

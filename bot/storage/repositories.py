@@ -202,8 +202,9 @@ class SurveyRepository:
             )
         ).scalar_one_or_none()
 
-    def upsert(self, snapshot: SurveySnapshot, now: datetime,
-               customer_id: int | None = None) -> tuple[SurveyResponse, bool]:
+    def upsert(
+        self, snapshot: SurveySnapshot, now: datetime, customer_id: int | None = None
+    ) -> tuple[SurveyResponse, bool]:
         """Write the session's survey: one row per session, answers never erased by a replay.
 
         Returns the row and whether it was created.
@@ -229,8 +230,9 @@ class SurveyRepository:
         return row, created
 
     @staticmethod
-    def _fill(row: SurveyResponse, snapshot: SurveySnapshot, now: datetime,
-              customer_id: int | None) -> None:
+    def _fill(
+        row: SurveyResponse, snapshot: SurveySnapshot, now: datetime, customer_id: int | None
+    ) -> None:
         row.nps = snapshot.nps if snapshot.nps is not None else row.nps
         row.csat = snapshot.csat if snapshot.csat is not None else row.csat
         row.comment = snapshot.comment if snapshot.comment is not None else row.comment

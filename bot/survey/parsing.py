@@ -20,7 +20,30 @@ NUMBER_WORDS = {
 
 # Number words outside every scale we ask on: "one hundred" must not read as 1.
 _LARGE_NUMBER_WORDS = frozenset(
-    ["eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion", "dozen"]
+    [
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "dozen",
+    ]
 )
 _STARS = "⭐★🌟"
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|[<>]")

@@ -159,8 +159,12 @@ def snapshots_with_surveys(
     """One snapshot per session in which the survey was asked."""
     found = []
     for session in split_sessions(events):
-        if any(e.get("event") == "slot" and e.get("name") in SURVEY_SLOTS
-               and e.get("value") is not None for e in session):
+        if any(
+            e.get("event") == "slot"
+            and e.get("name") in SURVEY_SLOTS
+            and e.get("value") is not None
+            for e in session
+        ):
             snapshot = snapshot_of_session(conversation_id, session)
             if snapshot.has_answers or snapshot.declined:
                 found.append(snapshot)

@@ -93,6 +93,8 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
         "SUPPORTBOT_DEMO_TODAY": DEMO_TODAY,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
+        # A locked app database fails fast in the tests that lock it on purpose.
+        "SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "300",
     }
     env.pop("DATABASE_URL", None)
     env.pop("TRACKER_DB_URL", None)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.demo.seed import sample_orders, seed_demo
 from bot.settings import Settings
-from bot.storage.migrate import current_revision, upgrade
+from bot.storage.migrate import current_revision, head_revision, upgrade
 from bot.storage.repositories import OrderRepository, TicketRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
 
@@ -56,7 +56,7 @@ def postgres_url() -> Iterator[str]:
 
 def test_migrate_seed_and_use_on_postgres(postgres_url: str, tmp_path):
     upgrade(postgres_url)
-    assert current_revision(postgres_url) == "0001"
+    assert current_revision(postgres_url) == head_revision() == "0002"
     settings = Settings(var_dir=tmp_path, database_url=postgres_url, demo_today="2026-11-01")
     engine = create_db_engine(postgres_url)
     factory = make_session_factory(engine)
