@@ -165,7 +165,10 @@ class ActionOrderSubmit(SupportAction):
         """Answer the order question now that the order number is known."""
         number = tracker.get_slot("order_id")
         topic = tracker.get_slot("order_topic") or "status"
-        events: list[EventType] = [SlotSet("order_form_gave_up", False), SlotSet("new_address", None)]
+        events: list[EventType] = [
+            SlotSet("order_form_gave_up", False),
+            SlotSet("new_address", None),
+        ]
         if not number:
             dispatcher.utter_message(
                 text="I couldn't find that order, so I've stopped asking. Would you like me to "

@@ -32,8 +32,22 @@ logger = logging.getLogger(__name__)
 QUESTIONS = ("nps_score", "csat_score", "survey_comment")
 # Messages that leave the survey for something else: the form lets the rules handle them.
 ESCAPE_INTENTS = frozenset({"request_human", "complaint"})
-SKIP_WORDS = frozenset({"no", "nothing", "none", "nope", "n/a", "na", "all good", "no comment",
-                        "skip", "nothing else", "no thanks", "nah"})
+SKIP_WORDS = frozenset(
+    {
+        "no",
+        "nothing",
+        "none",
+        "nope",
+        "n/a",
+        "na",
+        "all good",
+        "no comment",
+        "skip",
+        "nothing else",
+        "no thanks",
+        "nah",
+    }
+)
 
 
 def snapshot_from_tracker(tracker: Tracker) -> SurveySnapshot:
@@ -45,15 +59,20 @@ def store_survey(services: Services, snapshot: SurveySnapshot) -> int | None:
     """Upsert the survey row; on a database failure log it and go on (the slots keep it)."""
     try:
         with session_scope(services.session_factory) as session:
-            customer = (CustomerRepository(session).by_email(snapshot.email)
-                        if snapshot.email else None)
+            customer = (
+                CustomerRepository(session).by_email(snapshot.email) if snapshot.email else None
+            )
             row, _ = SurveyRepository(session).upsert(
-                snapshot, services.now(), customer.id if customer else None)
+                snapshot, services.now(), customer.id if customer else None
+            )
             session.flush()
             return int(row.id)
     except SQLAlchemyError:
-        logger.exception("Could not store the survey of %s; `supportbot backfill-surveys` "
-                         "will rebuild it from the tracker store.", snapshot.conversation_id)
+        logger.exception(
+            "Could not store the survey of %s; `supportbot backfill-surveys` "
+            "will rebuild it from the tracker store.",
+            snapshot.conversation_id,
+        )
         return None
 
 
@@ -99,8 +118,9 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
     def _answer(self, tracker: Tracker) -> str:
         return str(tracker.latest_message.get("text") or "")
 
-    def _failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str,
-                hint: str) -> dict[str, Any]:
+    def _failed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, hint: str
+    ) -> dict[str, Any]:
         failures = int(tracker.get_slot("survey_failures") or 0) + 1
         if failures >= self.services.settings.max_survey_failures:
             skipped = [*(tracker.get_slot("survey_skipped") or []), slot]
@@ -123,8 +143,9 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
             return {}
         return {slot: text}
 
-    def _validate_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        slot: str) -> dict[str, Any]:
+    def _validate_score(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
+    ) -> dict[str, Any]:
         if value is None:  # cleared when the survey started, not answered: nothing to check
             return {}
         low, high = (0, 10) if slot == "nps_score" else (1, 5)
@@ -132,18 +153,26 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
             value = str(int(value)) if float(value).is_integer() else str(value)
         answer = (parse_nps if slot == "nps_score" else parse_csat)(value)
         if answer.kind is AnswerKind.SCORE:
-            field = "nps" if slot == "nps_score" else "csat"
             # Stored as soon as it is given: a customer may close the chat before the end.
-            store_survey(self.services, replace(snapshot_from_tracker(tracker),
-                                                **{field: answer.value}))
+            snapshot = snapshot_from_tracker(tracker)
+            if slot == "nps_score":
+                snapshot = replace(snapshot, nps=answer.value)
+            else:
+                snapshot = replace(snapshot, csat=answer.value)
+            store_survey(self.services, snapshot)
             return {slot: float(answer.value or 0), "survey_failures": 0.0}
         if answer.kind is AnswerKind.DECLINED:
             return {slot: None, "survey_status": "declined"}
-        return {slot: None, **self._failed(
-            dispatcher, tracker, slot,
-            f"Sorry, I couldn't use that: {answer.problem}. Please answer with one whole "
-            f"number from {low} to {high} — or say \"skip\".",
-        )}
+        return {
+            slot: None,
+            **self._failed(
+                dispatcher,
+                tracker,
+                slot,
+                f"Sorry, I couldn't use that: {answer.problem}. Please answer with one whole "
+                f'number from {low} to {high} — or say "skip".',
+            ),
+        }
 
     async def extract_nps_score(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -188,17 +217,29 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
             skipped = [*(tracker.get_slot("survey_skipped") or []), "survey_comment"]
             return {"survey_comment": None, "survey_skipped": skipped}
         if not text:
-            return {"survey_comment": None, **self._failed(
-                dispatcher, tracker, "survey_comment",
-                "I didn't get a comment. Type it here, or say \"skip\".")}
+            return {
+                "survey_comment": None,
+                **self._failed(
+                    dispatcher,
+                    tracker,
+                    "survey_comment",
+                    'I didn\'t get a comment. Type it here, or say "skip".',
+                ),
+            }
         if len(text) > MAX_COMMENT_LENGTH:
-            return {"survey_comment": None, **self._failed(
-                dispatcher, tracker, "survey_comment",
-                f"That's a bit long for me — could you shorten it to under "
-                f"{MAX_COMMENT_LENGTH:,} characters?",
-            )}
-        store_survey(self.services, replace(snapshot_from_tracker(tracker),
-                                            comment=clean_comment(text)))
+            return {
+                "survey_comment": None,
+                **self._failed(
+                    dispatcher,
+                    tracker,
+                    "survey_comment",
+                    f"That's a bit long for me — could you shorten it to under "
+                    f"{MAX_COMMENT_LENGTH:,} characters?",
+                ),
+            }
+        store_survey(
+            self.services, replace(snapshot_from_tracker(tracker), comment=clean_comment(text))
+        )
         return {"survey_comment": text}
 
 
@@ -211,17 +252,20 @@ class ActionSurveySubmit(SupportAction):
     ) -> list[dict[str, Any]]:
         """Store the answers and thank the customer; offer a person to an unhappy one."""
         snapshot = snapshot_from_tracker(tracker)
-        status = snapshot.status
-        if snapshot.has_answers or snapshot.declined:
-            store_survey(self.services, snapshot)
-        events = [SlotSet("survey_status", status), SlotSet("pending_question", None)]
-        if status == "declined" and not snapshot.has_answers:
+        store_survey(self.services, snapshot)
+        events = [SlotSet("survey_status", snapshot.status), SlotSet("pending_question", None)]
+        if snapshot.declined and not snapshot.has_answers:
             dispatcher.utter_message(
-                text="No problem, I won't ask again. Thanks for chatting with us — have a great day!")
+                text="No problem, I won't ask again. Thanks for chatting with us — have a great day!"
+            )
+            return events
+        if not snapshot.has_answers:
+            dispatcher.utter_message(text="Thanks for your time — have a great day!")
             return events
         settings = self.services.settings
-        if needs_follow_up(snapshot.nps, snapshot.csat, settings.followup_nps_max,
-                           settings.followup_csat_max):
+        if needs_follow_up(
+            snapshot.nps, snapshot.csat, settings.followup_nps_max, settings.followup_csat_max
+        ):
             dispatcher.utter_message(
                 text="Thank you for telling us, and I'm sorry we didn't do better. Would you "
                 "like a person from our team to follow up with you about it?",
@@ -247,10 +291,14 @@ class ActionOpenFollowup(SupportAction):
             reason += f". Comment: {snapshot.comment}"
         survey_id = store_survey(services, snapshot)
         with session_scope(services.session_factory) as session:
-            customer = (CustomerRepository(session).by_email(snapshot.email)
-                        if snapshot.email else None)
+            customer = (
+                CustomerRepository(session).by_email(snapshot.email) if snapshot.email else None
+            )
             ticket = TicketRepository(session).open(
-                "followup", tracker.sender_id, reason, services.now(),
+                "followup",
+                tracker.sender_id,
+                reason,
+                services.now(),
                 customer_id=customer.id if customer else None,
                 survey_response_id=survey_id,
             )

@@ -107,11 +107,17 @@ class Target:
     def running(self) -> bool:
         return self.process is None or self.process.poll() is None
 
-    def check_running(self) -> None:
+    def check_running(self, tally: Tally) -> None:
+        """Stop the benchmark if the server stopped, rather than count errors against it."""
         if self.process is not None and self.process.poll() is not None:
             raise BenchmarkError(
                 f"{self.name} stopped during the benchmark (exit code {self.process.returncode}, "
                 f"stopped from outside?); see {self.logs}"
+            )
+        if tally.refused:
+            raise BenchmarkError(
+                f"{self.name} stopped answering during the benchmark ({tally.error_samples[-1]}); "
+                f"see {self.logs}"
             )
 
 
@@ -443,6 +449,7 @@ class Tally:
     conversations: int = 0
     error_samples: list[str] = field(default_factory=list)
     transcript: list[str] | None = None  # filled only when asked for (`--show-conversations`)
+    refused: bool = False  # a connection was refused: the server is not running
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -481,6 +488,10 @@ async def send(
             replies = json.loads(body)
     except asyncio.TimeoutError:
         tally.error("timeout")
+        return False
+    except aiohttp.ClientConnectorError as error:
+        tally.refused = True
+        tally.error(f"{type(error).__name__}: {error}")
         return False
     except (aiohttp.ClientError, ValueError) as error:
         tally.error(f"{type(error).__name__}: {error}")
@@ -550,7 +561,7 @@ async def run_load(
     deadline = started + seconds
 
     async def customer() -> None:
-        while time.perf_counter() < deadline and target.running():
+        while time.perf_counter() < deadline and target.running() and not tally.refused:
             number = next(next_number, None)
             if number is None:
                 return
@@ -609,7 +620,7 @@ async def measure(
         max_conversations=args.warmup,
         sender_prefix=f"bench-{run_id}-{bot}-warmup",
     )
-    target.check_running()
+    target.check_running(warm)
     if args.warmup and not warm.latencies_ms:
         raise BenchmarkError(f"{bot} answered nothing during the warm-up: {warm.error_samples}")
     if warm.errors:
@@ -634,7 +645,7 @@ async def measure(
             elapsed = await load
         finally:
             reporter.cancel()
-        target.check_running()
+        target.check_running(tally)
         result = summarize(bot, concurrency, tally, elapsed)
         progress.phase(
             f"{label}: {result.messages} messages, {result.errors} errors, "
@@ -753,17 +764,19 @@ def as_json(results: Sequence[LevelResult], args: argparse.Namespace) -> str:
     )
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The docstring as written, and every option's default."""
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     add = parser.add_argument
     add("--url", help="benchmark an already running Supportbot instead of starting one")
     add("--port", type=int, default=5105, help="Rasa port of the Supportbot started here")
     add("--action-port", type=int, default=5155, help="its action server port")
     add("--stock-url", help="benchmark an already running stock assistant instead")
     add("--stock-port", type=int, default=5205, help="port of the stock assistant started here")
-    add("--bots", nargs="+", choices=[OURS, STOCK], default=[OURS, STOCK])
+    add("--bots", nargs="+", choices=[OURS, STOCK], default=[OURS, STOCK], help="which to run")
     add("--concurrency", type=int, nargs="+", default=[1, 16], help="customers at once")
     add("--seconds", type=float, default=30, help="duration of each level")
     add("--max-conversations", type=int, default=1000, help="per level")

@@ -41,9 +41,9 @@ SEARCH_SPACES: dict[str, list[dict[str, Any]]] = {
     "ease": [{"l2": l2} for l2 in (5.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)],
     "als": [
         {"factors": factors, "regularization": regularization, "alpha": alpha}
-        for factors in (32, 64, 128)
+        for factors in (16, 32, 64, 128)
         for regularization in (0.01, 0.1, 1.0)
-        for alpha in (2.0, 10.0, 40.0)
+        for alpha in (1.0, 2.0, 5.0, 10.0, 20.0)
     ],
 }
 """Hyperparameter grids searched on the validation split (first best wins ties)."""
@@ -238,7 +238,8 @@ def run_evaluation(
 
     Returns:
         One row per model (see `evaluate`) plus `dataset`, `default` (the model
-        `create()` returns), `vs_popularity` (NDCG ratio) and the data's size.
+        `create()` returns), `vs_popularity` (NDCG ratio), `validation_ndcg@k` (of the chosen
+        parameters, on the validation split) and the data's size.
     """
     from bot.recommender.datasets import load_dataset
 
@@ -249,13 +250,19 @@ def run_evaluation(
     if progress is not None:
         progress("load data", 1, 1)
     chosen: dict[str, Recommender] = {}
+    validation: dict[str, float | None] = {}
     for name in models:
-        params = tune(name, train, k=k, seed=seed, progress=progress)[0] if search else {}
+        params: dict[str, Any] = {}
+        validation[name] = None
+        if search:
+            params, trials = tune(name, train, k=k, seed=seed, progress=progress)
+            validation[name] = max((t[f"ndcg@{k}"] for t in trials), default=None)
         chosen[name] = create(name, **params)
     rows = evaluate(chosen, train, test, k=k, progress=progress)
     baseline = next((row[f"ndcg@{k}"] for row in rows if row["model"] == "popularity"), None)
     for row in rows:
         row["vs_popularity"] = round(row[f"ndcg@{k}"] / baseline, 2) if baseline else None
+        row[f"validation_ndcg@{k}"] = validation[row["model"]]
         row["default"] = row["model"] == DEFAULT_MODEL
         row["dataset"] = dataset
         row["n_users"], row["n_items"] = (int(n) for n in data.interactions.shape)
@@ -283,23 +290,29 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
         lines.append("")
     header = (
         f"{'model':<12} {'P@' + str(k):>7} {'R@' + str(k):>7} {'NDCG@' + str(k):>8} "
-        f"{'coverage':>8} {'vs pop':>6} {'fit s':>7}  params"
+        f"{'coverage':>8} {'vs pop':>6} {'val NDCG':>8} {'fit s':>7}  params"
     )
     lines.append(header)
     lines.append("-" * len(header))
     for row in rows:
         name = str(row["model"]) + (" *" if row.get("default") else "")
         ratio = row.get("vs_popularity")
+        validated = row.get(f"validation_ndcg@{k}")
         params = ", ".join(f"{key}={value}" for key, value in dict(row.get("params", {})).items())
         lines.append(
             f"{name:<12} {row[f'precision@{k}']:>7.4f} {row[f'recall@{k}']:>7.4f} "
             f"{row[f'ndcg@{k}']:>8.4f} {row[f'coverage@{k}']:>8.3f} "
             f"{(f'{ratio:.2f}x' if ratio is not None else '-'):>6} "
+            f"{(f'{validated:.4f}' if validated is not None else '-'):>8} "
             f"{row['fit_seconds']:>7.2f}  {params or '-'}"
         )
     if any(row.get("default") for row in rows):
         lines.append("")
         lines.append("* the default model (bot.recommender.create() without a name)")
+    if any(row.get(f"validation_ndcg@{k}") is not None for row in rows):
+        lines.append(
+            "Parameters chosen by NDCG on a validation split of the training part (val NDCG)."
+        )
     return "\n".join(lines)
 
 

@@ -149,6 +149,17 @@ class Recommender(ABC):
         """The `k` best item indices for row `user`, best first."""
         return self.recommend_with_scores(user, k, exclude_seen)[0]
 
+    def recommend_for_items(
+        self, items: Iterable[int], k: int = 10, exclude_seen: bool = True
+    ) -> tuple[IntArray, FloatArray]:
+        """Like `recommend_with_scores` for a basket instead of a row (fold-in, no refit)."""
+        history = [int(i) for i in items]
+        scores = np.asarray(self.score_history(history), dtype=np.float64).copy()
+        if exclude_seen and history:
+            scores[history] = -np.inf
+        best = top_k(scores, k)
+        return best, scores[best]
+
     def recommend_batch(
         self, users: npt.ArrayLike, k: int = 10, exclude_seen: bool = True, batch_size: int = 256
     ) -> list[IntArray]:
@@ -310,17 +321,28 @@ class EASE(Recommender):
     P = (X^T X + l2 I)^-1 over the items that anyone has; with more than `max_items` such items
     only the most popular `max_items` are modelled (the cost grows with the cube of the item
     count) and the others are never recommended.
+
+    Serving: the scores of the users the model was fitted on are computed once at the end of
+    `fit` (X B, users x modelled items) when they take at most `cache_mb` megabytes, so
+    `recommend` for a known user is a row lookup and a top-k; baskets the model never saw
+    (`score_history`) and users beyond the budget are scored on the fly.
     """
 
     name = "ease"
 
     def __init__(
-        self, l2: float = 200.0, max_items: int | None = 3000, dtype: npt.DTypeLike = np.float32
+        self,
+        l2: float = 200.0,
+        max_items: int | None = 3000,
+        dtype: npt.DTypeLike = np.float32,
+        cache_mb: float | None = 256.0,
     ) -> None:
         super().__init__()
         self.l2 = float(l2)
         self.max_items = max_items
         self.dtype = np.dtype(dtype)
+        self.cache_mb = cache_mb
+        self.user_scores_: FloatArray | None = None  # cached X B, users x modelled items
         self.items_: IntArray = np.empty(0, dtype=np.int64)  # modelled column -> item index
         self.weights_: FloatArray = np.empty((0, 0), dtype=self.dtype)  # B over items_
         self._local: IntArray = np.empty(0, dtype=np.int64)  # item index -> column, or -1
@@ -350,6 +372,10 @@ class EASE(Recommender):
         weights = inverse / -np.diag(inverse)[None, :]
         weights[np.diag_indices_from(weights)] = 0.0
         self.weights_ = weights.astype(self.dtype, copy=False)
+        self.user_scores_ = None
+        size_mb = matrix.shape[0] * items.size * self.dtype.itemsize / 2**20
+        if self.cache_mb is not None and size_mb <= self.cache_mb:
+            self.user_scores_ = np.asarray(columns @ self.weights_, dtype=self.dtype)
         if progress is not None:
             progress("weights", 3, 3)
 
@@ -362,6 +388,8 @@ class EASE(Recommender):
 
     def score_users(self, users: npt.ArrayLike) -> FloatArray:
         rows = np.asarray(users, dtype=np.int64).ravel()
+        if self.user_scores_ is not None:
+            return self._spread(self.user_scores_[rows])
         history = self.interactions[rows][:, self.items_]
         return self._spread(np.asarray(history @ self.weights_))
 

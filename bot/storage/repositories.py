@@ -236,8 +236,7 @@ class SurveyRepository:
         row.nps = snapshot.nps if snapshot.nps is not None else row.nps
         row.csat = snapshot.csat if snapshot.csat is not None else row.csat
         row.comment = snapshot.comment if snapshot.comment is not None else row.comment
-        declined = snapshot.declined or row.status == "declined"
-        row.status = survey_status(row.nps, row.csat, declined)
+        row.status = survey_status(row.nps, row.csat, row.comment)
         row.channel = snapshot.channel or row.channel or "unknown"
         row.topic = snapshot.topic or row.topic or "other"
         row.human_involved = bool(snapshot.human_involved or row.human_involved)

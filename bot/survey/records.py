@@ -14,7 +14,6 @@ from typing import Any
 
 from bot.transcripts.redaction import redact
 
-SURVEY_SLOTS = ("nps_score", "csat_score", "survey_comment", "survey_status")
 SURVEY_START_ACTION = "action_start_survey"
 # Intents that say nothing about what the conversation was about.
 NON_TOPIC_INTENTS = frozenset({
@@ -38,22 +37,28 @@ class SurveySnapshot:
     started_at: datetime | None
     email: str | None = None
 
+    asked: bool = True
+
     @property
     def status(self) -> str:
-        return survey_status(self.nps, self.csat, self.declined)
+        return survey_status(self.nps, self.csat, self.comment)
 
     @property
     def has_answers(self) -> bool:
         return self.nps is not None or self.csat is not None or self.comment is not None
 
 
-def survey_status(nps: int | None, csat: int | None, declined: bool) -> str:
-    """completed: both scores; partial: one of them; declined: none and the customer said no."""
+def survey_status(nps: int | None, csat: int | None, comment: str | None) -> str:
+    """completed: both scores; partial: some answer; declined: asked, but no answer at all.
+
+    A customer who said "no thanks" and one whose every answer was unusable both gave no
+    answer: both count against the response rate.
+    """
     if nps is not None and csat is not None:
         return "completed"
-    if nps is not None or csat is not None:
+    if nps is not None or csat is not None or comment is not None:
         return "partial"
-    return "declined" if declined else "partial"
+    return "declined"
 
 
 def needs_follow_up(nps: int | None, csat: int | None, nps_max: int = 6, csat_max: int = 2) -> bool:
@@ -144,6 +149,7 @@ def snapshot_of_session(conversation_id: str, events: list[Mapping[str, Any]]) -
         human_involved=human,
         started_at=started,
         email=slots.get("email"),
+        asked=surveying,
     )
 
 
@@ -159,15 +165,9 @@ def snapshots_with_surveys(
     """One snapshot per session in which the survey was asked."""
     found = []
     for session in split_sessions(events):
-        if any(
-            e.get("event") == "slot"
-            and e.get("name") in SURVEY_SLOTS
-            and e.get("value") is not None
-            for e in session
-        ):
-            snapshot = snapshot_of_session(conversation_id, session)
-            if snapshot.has_answers or snapshot.declined:
-                found.append(snapshot)
+        snapshot = snapshot_of_session(conversation_id, session)
+        if snapshot.asked or snapshot.has_answers:
+            found.append(snapshot)
     return found
 
 

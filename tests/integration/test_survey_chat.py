@@ -20,7 +20,8 @@ def survey_row(bot: RunningBot, conversation: str) -> tuple | None:
     with sqlite3.connect(bot.var_dir / "supportbot.db") as db:
         return db.execute(
             "SELECT nps, csat, comment, status, topic, channel FROM survey_responses "
-            "WHERE conversation_id = ?", (conversation,)
+            "WHERE conversation_id = ?",
+            (conversation,),
         ).fetchone()
 
 
@@ -32,7 +33,8 @@ def finish_chat_with_survey(bot: RunningBot, me: str, order: str) -> None:
     assert "from 1 (not at all) to 5" in bot.texts(me, "nine")
     assert "Anything we could do better?" in bot.texts(me, "4 out of 5")
     assert "Thank you for your feedback" in bot.texts(
-        me, "faster replies please, I'm on +44 20 7946 0958")
+        me, "faster replies please, I'm on +44 20 7946 0958"
+    )
 
 
 def test_survey_answers_are_stored(running_bot: RunningBot):
@@ -40,7 +42,13 @@ def test_survey_answers_are_stored(running_bot: RunningBot):
     order = running_bot.cli("demo-orders")["shipped"][0]
     finish_chat_with_survey(running_bot, me, order)
     assert survey_row(running_bot, me) == (
-        9, 4, "faster replies please, I'm on [phone]", "completed", "order_status", "rest")
+        9,
+        4,
+        "faster replies please, I'm on [phone]",
+        "completed",
+        "order_status",
+        "rest",
+    )
     # Asked once per session: another goodbye just says goodbye.
     assert "Have a great day" in running_bot.texts(me, "bye")
     assert survey_row(running_bot, me)[3] == "completed"
@@ -78,7 +86,8 @@ def test_an_unhappy_customer_gets_a_follow_up_ticket(running_bot: RunningBot):
             "SELECT kind, survey_response_id FROM tickets WHERE conversation_id = ?", (me,)
         ).fetchone()
         (row_id,) = db.execute(
-            "SELECT id FROM survey_responses WHERE conversation_id = ?", (me,)).fetchone()
+            "SELECT id FROM survey_responses WHERE conversation_id = ?", (me,)
+        ).fetchone()
     assert (kind, survey_id) == ("followup", row_id)
 
 
@@ -98,7 +107,13 @@ def test_nothing_is_lost_when_the_app_database_cannot_be_written(running_bot: Ru
     result = running_bot.cli("backfill-surveys")
     assert result["created"] >= 1
     assert survey_row(running_bot, me) == (
-        9, 4, "faster replies please, I'm on [phone]", "completed", "order_status", "rest")
+        9,
+        4,
+        "faster replies please, I'm on [phone]",
+        "completed",
+        "order_status",
+        "rest",
+    )
     again = running_bot.cli("backfill-surveys")
     assert again["created"] == 0
     assert again["surveys"] == result["surveys"]

@@ -124,8 +124,12 @@ def test_ease_matches_a_direct_ridge_solve_per_item() -> None:
     assert model.weights_ == pytest.approx(expected, abs=1e-9)
     assert np.diag(model.weights_) == pytest.approx(np.zeros(n))
     assert model.score_users([0, 1, 2, 3]) == pytest.approx(dense @ expected, abs=1e-9)
-    # The float32 default agrees closely.
+    # The float32 default agrees closely, with or without the cache of known users' scores.
     assert EASE(l2=l2).fit(TINY).weights_ == pytest.approx(expected, abs=1e-4)
+    cached, uncached = EASE(l2=l2).fit(TINY), EASE(l2=l2, cache_mb=None).fit(TINY)
+    assert cached.user_scores_ is not None and uncached.user_scores_ is None
+    assert cached.score_users([0, 2]) == pytest.approx(uncached.score_users([0, 2]))
+    assert cached.score_users([0, 2]) == pytest.approx(dense[[0, 2]] @ expected, abs=1e-4)
 
 
 def test_ease_contributions_add_up_to_the_score() -> None:

@@ -142,7 +142,9 @@ def test_suggestions_follow_the_rules(shop: Shop) -> None:
 def test_stock_snapshot_and_recent_purchases(shop: Shop) -> None:
     recommender = shop.recommender
     sold_out = {
-        int(p) for p, s in zip(recommender.data.product_ids, recommender.data.stock) if s == 0
+        int(p)
+        for p, s in zip(recommender.data.product_ids, recommender.data.stock, strict=True)
+        if s == 0
     }
     customer = _customer_with_purchases(shop)
     first = recommender.for_customer(customer, k=5)
