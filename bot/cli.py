@@ -11,10 +11,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Services
 
 
 def _print_json(data: object) -> None:
@@ -55,23 +60,39 @@ def _progress_printer(quiet: bool):  # type: ignore[no-untyped-def]
     return progress
 
 
+@contextmanager
+def _services(settings: Settings) -> Iterator[Services]:
+    """The app's services for one command, closed afterwards."""
+    from bot.bootstrap import bootstrap
+
+    services = bootstrap(settings)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _sample_orders(settings: Settings, per_status: int) -> dict[str, list[str]]:
+    from bot.demo.seed import sample_orders
+    from bot.storage.session import session_scope
+
+    with _services(settings) as services, session_scope(services.session_factory) as session:
+        return sample_orders(session, per_status=per_status)
+
+
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from bot.demo.seed import seed_demo
     from bot.storage.migrate import upgrade
-    from bot.storage.session import create_db_engine, make_session_factory
 
     upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
-    try:
+    with _services(settings) as services:
         started = time.perf_counter()
         summary = seed_demo(
-            make_session_factory(engine), settings, progress=_progress_printer(args.json)
+            services.session_factory, settings, progress=_progress_printer(args.json)
         )
         elapsed = time.perf_counter() - started
-    finally:
-        engine.dispose()
     if args.json:
         _print_json({**asdict(summary), "seconds": round(elapsed, 2)})
     elif summary.already_seeded:
@@ -85,15 +106,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo_orders(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.demo.seed import sample_orders
-    from bot.storage.session import create_db_engine, make_session_factory, session_scope
-
-    engine = create_db_engine(settings.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            samples = sample_orders(session, per_status=args.per_status)
-    finally:
-        engine.dispose()
+    samples = _sample_orders(settings, args.per_status)
     if args.json:
         _print_json(samples)
     else:
@@ -104,15 +117,7 @@ def cmd_demo_orders(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _an_order_to_try(settings: Settings) -> str:
-    from bot.demo.seed import sample_orders
-    from bot.storage.session import create_db_engine, make_session_factory, session_scope
-
-    engine = create_db_engine(settings.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            shipped = sample_orders(session, per_status=1).get("shipped") or ["104233"]
-    finally:
-        engine.dispose()
+    shipped = _sample_orders(settings, 1).get("shipped") or ["104233"]
     return shipped[0]
 
 
@@ -127,17 +132,15 @@ def cmd_endpoints(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_backfill_surveys(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from bot.bootstrap import bootstrap
     from bot.storage.session import create_db_engine
     from bot.survey.backfill import backfill_surveys
 
-    services = bootstrap(settings)
     tracker_engine = create_db_engine(settings.tracker_db_url)
     try:
-        result = backfill_surveys(tracker_engine, services.session_factory, services.now)
+        with _services(settings) as services:
+            result = backfill_surveys(tracker_engine, services.session_factory, services.now)
     finally:
         tracker_engine.dispose()
-        services.close()
     if args.json:
         _print_json(asdict(result))
     else:
