@@ -9,7 +9,9 @@ What it measures
     the same users' baskets scored from scratch (`recommend_for_items`: what a customer who is
     not in the model, or has bought since training, costs). Each figure is the
     median over `--repeats` repetitions (fit times: median of the fits; latency: median of each
-    repetition's p50 and p99). Goals: default model fits in < 5 s, p99 of one call < 5 ms.
+    repetition's p50 and p99). Latency is wall-clock time; "cpu p99" is the p99 of the calling
+    thread's CPU time, which a busy machine does not inflate. Goals: default model fits in < 5 s,
+    p99 of one call < 5 ms.
 
     Models use the hyperparameters that `run_evaluation("movielens")` chose on its validation
     split (see `TUNED`); `--defaults` uses the constructors' defaults instead.
@@ -61,19 +63,19 @@ def measure(
     """Median fit seconds and median p50/p99 milliseconds of one `recommend` / fold-in call."""
     fits: list[float] = []
     percentiles: dict[str, list[float]] = {
-        "recommend_p50_ms": [],
-        "recommend_p99_ms": [],
-        "fold_in_p50_ms": [],
-        "fold_in_p99_ms": [],
+        f"{call}_{stat}_ms": []
+        for call in ("recommend", "fold_in")
+        for stat in ("p50", "p99", "cpu_p99")
     }
     rng = np.random.default_rng(seed)
     for _ in range(repeats):
         users = [int(u) for u in rng.integers(0, matrix.shape[0], size=calls)]
         fit_seconds, latencies = _repetition(name, matrix, params, users)
         fits.append(fit_seconds)
-        for key, values in latencies.items():
-            percentiles[f"{key}_p50_ms"].append(float(np.percentile(values, 50)) * 1000)
-            percentiles[f"{key}_p99_ms"].append(float(np.percentile(values, 99)) * 1000)
+        for key, (wall, cpu) in latencies.items():
+            percentiles[f"{key}_p50_ms"].append(float(np.percentile(wall, 50)) * 1000)
+            percentiles[f"{key}_p99_ms"].append(float(np.percentile(wall, 99)) * 1000)
+            percentiles[f"{key}_cpu_p99_ms"].append(float(np.percentile(cpu, 99)) * 1000)
     return {
         "model": name,
         "params": params,
@@ -86,7 +88,7 @@ def measure(
 
 def _repetition(
     name: str, matrix: Any, params: dict[str, Any], users: list[int]
-) -> tuple[float, dict[str, np.ndarray]]:
+) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Fit once, then time `recommend` and the fold-in for each of `users`."""
     model = create(name, **params)
     started = time.perf_counter()
@@ -101,14 +103,16 @@ def _repetition(
     return fit_seconds, {"recommend": known, "fold_in": fold_in}
 
 
-def _latencies(call: Callable[[int], object], calls: int) -> np.ndarray:
-    """Seconds taken by each of `call(0)` ... `call(calls - 1)`."""
-    latencies = np.empty(calls)
+def _latencies(call: Callable[[int], object], calls: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock and CPU seconds (this thread) of each of `call(0)` ... `call(calls - 1)`."""
+    wall = np.empty(calls)
+    cpu = np.empty(calls)
     for index in range(calls):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         call(index)
-        latencies[index] = time.perf_counter() - started
-    return latencies
+        cpu[index] = time.thread_time() - started_cpu
+        wall[index] = time.perf_counter() - started
+    return wall, cpu
 
 
 def format_results(results: Sequence[dict[str, Any]], header: str) -> str:
@@ -116,18 +120,19 @@ def format_results(results: Sequence[dict[str, Any]], header: str) -> str:
     lines = [
         header,
         "",
-        f"{'':<12} {'':>7} {'recommend(user)':>17} {'fold-in basket':>17}",
-        f"{'model':<12} {'fit s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50 ms':>8} {'p99 ms':>8}"
-        "  params",
-        "-" * 84,
+        f"{'':<12} {'':>7} {'recommend(user), ms':^26} {'fold-in basket, ms':^26}",
+        f"{'model':<12} {'fit s':>7} {'p50':>8} {'p99':>8} {'cpu p99':>8} "
+        f"{'p50':>8} {'p99':>8} {'cpu p99':>8}  params",
+        "-" * 96,
     ]
     for row in results:
         name = row["model"] + (" *" if row["model"] == DEFAULT_MODEL else "")
         params = ", ".join(f"{k}={v}" for k, v in row["params"].items()) or "-"
         lines.append(
             f"{name:<12} {row['fit_seconds']:>7.2f} {row['recommend_p50_ms']:>8.3f} "
-            f"{row['recommend_p99_ms']:>8.3f} {row['fold_in_p50_ms']:>8.3f} "
-            f"{row['fold_in_p99_ms']:>8.3f}  {params}"
+            f"{row['recommend_p99_ms']:>8.3f} {row['recommend_cpu_p99_ms']:>8.3f} "
+            f"{row['fold_in_p50_ms']:>8.3f} {row['fold_in_p99_ms']:>8.3f} "
+            f"{row['fold_in_cpu_p99_ms']:>8.3f}  {params}"
         )
     default = next((row for row in results if row["model"] == DEFAULT_MODEL), None)
     if default is not None:
@@ -139,6 +144,8 @@ def format_results(results: Sequence[dict[str, Any]], header: str) -> str:
             f"(goal < {GOAL_FIT_SECONDS:g} s: {'met' if fit_ok else 'MISSED'}), "
             f"p99 {default['recommend_p99_ms']:.2f} ms "
             f"(goal < {GOAL_P99_MS:g} ms: {'met' if p99_ok else 'MISSED'})",
+            "p50/p99: wall-clock, includes waiting for a busy CPU; cpu p99: CPU time of the "
+            "calling thread (BLAS threads not counted).",
         ]
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.auth.tokens import load_or_create_key
 from bot.settings import Settings
 from bot.storage.repositories import ProductRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
@@ -29,6 +30,7 @@ class Services:
     policies: Policies
     now: Callable[[], datetime] = _utcnow
     _matcher: ProductMatcher | None = field(default=None, repr=False)
+    _signing_key: str | None = field(default=None, repr=False)
 
     def product_matcher(self) -> ProductMatcher:
         """The catalog index, built on first use (the catalog changes only when re-seeded)."""
@@ -40,6 +42,14 @@ class Services:
                 ]
             self._matcher = ProductMatcher(entries)
         return self._matcher
+
+    def signing_key(self) -> str:
+        """The key that signs role tokens: from the settings, or kept under var/."""
+        if self._signing_key is None:
+            self._signing_key = self.settings.secret_key or load_or_create_key(
+                self.settings.secret_key_file
+            )
+        return self._signing_key
 
     def close(self) -> None:
         self.engine.dispose()

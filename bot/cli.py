@@ -121,6 +121,18 @@ def _an_order_to_try(settings: Settings) -> str:
     return shipped[0]
 
 
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.auth.tokens import mint
+
+    with _services(settings) as services:
+        token = mint(services.signing_key(), args.role, customer_id=args.customer, name=args.name)
+    if args.json:
+        _print_json({"token": token, "role": args.role, "customer": args.customer})
+    else:
+        print(token)
+    return 0
+
+
 def cmd_endpoints(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import write_endpoints
 
@@ -344,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     orders = sub.add_parser("demo-orders", help="list demo order numbers by status")
     orders.add_argument("--per-status", type=int, default=2)
     orders.set_defaults(func=cmd_demo_orders)
+    token = sub.add_parser("token", help="mint a signed role token for the chat metadata")
+    token.add_argument("--role", choices=["customer", "staff", "manager"], required=True)
+    token.add_argument("--customer", type=int, help="the customer id the token speaks for")
+    token.add_argument("--name", help="the person's name")
+    token.set_defaults(func=cmd_token)
     sub.add_parser(
         "backfill-surveys", help="rebuild missing survey rows from the tracker store"
     ).set_defaults(func=cmd_backfill_surveys)

@@ -48,6 +48,8 @@ class Settings:
     support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
     demo_seed: int = 20261123
     demo_today: str = ""
+    # Signs role tokens. Empty: a random key kept in var/secret.key (made on first use).
+    secret_key: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,7 +81,12 @@ class Settings:
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
             demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
+            secret_key=_env("SUPPORTBOT_SECRET_KEY", ""),
         )
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.var_dir / "secret.key"
 
     @property
     def rasa_url(self) -> str:

@@ -78,17 +78,13 @@ class ImplicitALS(Recommender):
         return np.asarray(self.model_.user_factors[rows] @ self.model_.item_factors.T)
 
     def score_history(self, items: Iterable[int]) -> FloatArray:
-        from threadpoolctl import threadpool_limits
-
-        history = self._history_vector(items)
-        with threadpool_limits(1, "blas"):
-            ids, scores = self.model_.recommend(
-                0,
-                history,
-                N=self.n_items,
-                recalculate_user=True,
-                filter_already_liked_items=False,
-            )
+        ids, scores = self.model_.recommend(
+            0,
+            self._history_vector(items),
+            N=self.n_items,
+            recalculate_user=True,
+            filter_already_liked_items=False,
+        )
         full = np.full(self.n_items, -np.inf)
         full[np.asarray(ids)] = scores
         return full

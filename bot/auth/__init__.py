@@ -1,0 +1,1 @@
+"""Who is chatting: roles carried by signed tokens in the channel metadata."""
