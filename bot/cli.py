@@ -207,7 +207,7 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
         [
             sys.executable,
             "-m",
-            "rasa",
+            "bot.rasa_launcher",
             "run",
             "--enable-api",
             "--model",
@@ -320,7 +320,7 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
             [
                 sys.executable,
                 "-m",
-                "rasa",
+                "bot.rasa_launcher",
                 "shell",
                 "--model",
                 str(_rasa_model(settings)),

@@ -204,10 +204,16 @@ class Recommender(ABC):
         if not 0 <= int(item) < self.n_items:
             raise IndexError(f"Item index {item} is outside 0..{self.n_items - 1}.")
 
-    def _history_vector(self, items: Iterable[int]) -> sp.csr_matrix:
+    def _history_columns(self, items: Iterable[int]) -> IntArray:
+        """Sorted, distinct item indices of a basket; IndexError outside the matrix."""
         columns = np.unique(np.fromiter((int(i) for i in items), dtype=np.int64))
         if columns.size and (columns[0] < 0 or columns[-1] >= self.n_items):
             raise IndexError(f"Item indices must lie in 0..{self.n_items - 1}.")
+        return columns
+
+    def _history_vector(self, items: Iterable[int]) -> sp.csr_matrix:
+        """A basket as a 1 x n_items CSR row of ones."""
+        columns = self._history_columns(items)
         data = np.ones(columns.size, dtype=np.float32)
         return sp.csr_matrix((data, columns, np.array([0, columns.size])), shape=(1, self.n_items))
 
@@ -394,9 +400,13 @@ class EASE(Recommender):
         return self._spread(np.asarray(history @ self.weights_))
 
     def score_history(self, items: Iterable[int]) -> FloatArray:
-        local = self._local[self._history_vector(items).indices]
+        local = self._local[self._history_columns(items)]
         local = local[local >= 0]
-        return self._spread(self.weights_[local].sum(axis=0, dtype=np.float64))
+        if local.size * 6 > self.items_.size:  # long histories: one BLAS matrix-vector product
+            basket = np.zeros(self.items_.size, dtype=self.dtype)
+            basket[local] = 1.0
+            return self._spread(basket @ self.weights_)
+        return self._spread(self.weights_[local].sum(axis=0))
 
     def similarity_scores(self, item: int) -> FloatArray:
         local = self._local[item]

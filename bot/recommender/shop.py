@@ -167,14 +167,14 @@ class ShopRecommender:
 
     @property
     def is_fallback(self) -> bool:
-        """True when this only knows best sellers (no trained model file was found)."""
+        """True when this only knows best sellers (`popularity_fallback`, or a popularity model)."""
         return isinstance(self.model, Popularity)
 
     def knows_customer(self, customer_id: int) -> bool:
         """Whether the customer has purchases in the training data."""
         index = self._customer_index.get(int(customer_id))
         matrix = self.data.interactions
-        return index is not None and matrix.indptr[index + 1] > matrix.indptr[index]
+        return index is not None and bool(matrix.indptr[index + 1] > matrix.indptr[index])
 
     def categories(self) -> list[str]:
         """The product categories, sorted."""
@@ -188,6 +188,7 @@ class ShopRecommender:
         k: int = DEFAULT_K,
         in_stock: set[int] | None = None,
         bought: Iterable[int] = (),
+        category: str | None = None,
         max_per_category: int | None = rules.MAX_PER_CATEGORY,
     ) -> list[Suggestion]:
         """Up to `k` suggestions for a customer, each with its reason.
@@ -199,19 +200,23 @@ class ShopRecommender:
             in_stock: Product ids that can be sold now; None uses the stock saved at training.
             bought: Product ids bought since training (or all purchases, from
                 `purchased_product_ids`): they are never suggested and count as history.
+            category: Only suggest products of this category (case-insensitive); then the
+                category cap does not apply.
             max_per_category: At most this many suggestions per category (None: no cap).
         """
         history = set(self._customer_history(customer_id))
         history.update(self._indices(bought))
         ordered = sorted(history)
-        stocked = self._stocked(in_stock)
+        allowed = self._allowed(in_stock, category)
+        if category is not None:
+            max_per_category = None
         if not ordered or self.is_fallback:
             picks = rules.best_seller_picks(
                 self.popularity,
                 categories=self.data.categories,
                 k=k,
                 exclude=ordered,
-                in_stock=stocked,
+                in_stock=allowed,
                 max_per_category=max_per_category,
             )
             return self._suggestions(picks)
@@ -227,7 +232,7 @@ class ShopRecommender:
             names=self.data.names,
             categories=self.data.categories,
             k=k,
-            in_stock=stocked,
+            in_stock=allowed,
             contributions=lambda item: self._contributions(ordered, item),
             max_per_category=max_per_category,
         )
@@ -253,7 +258,7 @@ class ShopRecommender:
             names=self.data.names,
             categories=self.data.categories,
             k=k,
-            in_stock=self._stocked(in_stock),
+            in_stock=self._allowed(in_stock),
         )
         return self._suggestions(picks)
 
@@ -273,7 +278,7 @@ class ShopRecommender:
             k=k,
             category=category,
             exclude=self._indices(exclude),
-            in_stock=self._stocked(in_stock),
+            in_stock=self._allowed(in_stock),
             max_per_category=max_per_category,
         )
         return self._suggestions(picks)
@@ -363,10 +368,16 @@ class ShopRecommender:
         found = (self._product_index.get(int(p)) for p in product_ids)
         return [i for i in found if i is not None]
 
-    def _stocked(self, in_stock: Collection[int] | None) -> list[int]:
+    def _allowed(self, in_stock: Collection[int] | None, category: str | None = None) -> set[int]:
+        """Indices of products in stock (now, or at training when None), of `category` if given."""
         if in_stock is None:
-            return [int(i) for i in np.flatnonzero(self.data.stock > 0)]
-        return self._indices(in_stock)
+            allowed = {int(i) for i in np.flatnonzero(self.data.stock > 0)}
+        else:
+            allowed = set(self._indices(in_stock))
+        if category is not None:
+            wanted = category.casefold()
+            allowed = {i for i in allowed if self.data.categories[i].casefold() == wanted}
+        return allowed
 
     def _contributions(self, history: list[int], item: int) -> npt.ArrayLike:
         weights = self.model.contributions(history, item)

@@ -54,11 +54,18 @@ _DECLINE = re.compile(
     r"[\s.!]*$"
 )
 # "8/10", "8 / 10", "4 out of 5", "4 of 5": a score with the scale it was given on.
-_FRACTION = re.compile(r"(?<![\d.])(-?\d+)\s*(?:/|out\s+of|of)\s*(\d+)(?![\d.])")
+_FRACTION = re.compile(r"(?<![\d.])(-?\d+)\s*(?:/|out\s+of|of)\s*(\d+)(?!\d|[.,]\d)")
 _STARS_PHRASE = re.compile(r"(?<![\d.])(\d+)\s*stars?\b")
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w.]*\d)")
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z']+")
+# Words that may surround a score typed in words: "I'd give you a nine", "a solid eight".
+# Number words count only when nothing else is said: in "I'd recommend this one", "one"
+# is not a score.
+_FILLER_WORDS = frozenset(
+    ["i", "i'd", "id", "i'll", "ill", "would", "will", "give", "you", "a", "an", "it", "that", "say", "rate", "solid", "maybe", "about", "around", "probably", "definitely", "score", "is", "my", "out", "of", "stars", "star", "points"]
+)
+_JOINERS = frozenset({"or", "and", "to", "no", "hmm", "yes"})
 
 
 class AnswerKind(Enum):
@@ -106,8 +113,13 @@ def parse_score(text: str | None, low: int, high: int) -> ScoreAnswer:
         return ScoreAnswer(AnswerKind.DECLINED)
     if any(w in _LARGE_NUMBER_WORDS for w in _WORD.findall(lowered)):
         return _invalid(f"that is not between {low} and {high}")
-    # "nine out of ten" reads like "9 out of 10".
-    lowered = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), lowered)
+    words = _WORD.findall(lowered)
+    number_words = [w for w in words if w in NUMBER_WORDS]
+    if words and all(w in _FILLER_WORDS or w in NUMBER_WORDS or w in _JOINERS for w in words):
+        # "nine out of ten" reads like "9 out of 10"; "three or four" stays ambiguous.
+        lowered = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), lowered)
+    elif number_words and _NUMBER.search(lowered):
+        return _invalid("more than one score")
 
     stars = [ch for ch in lowered if ch in _STARS]
     if stars:

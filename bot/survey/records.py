@@ -82,7 +82,8 @@ def clean_comment(text: str | None) -> str | None:
     tidy = " ".join(str(text).split())
     if not tidy:
         return None
-    return redact(tidy[:MAX_COMMENT_LENGTH])
+    # Redact before cutting, so that an address at the cut is not kept half.
+    return redact(tidy)[:MAX_COMMENT_LENGTH]
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -97,7 +98,7 @@ def _as_score(value: Any, low: int, high: int) -> int | None:
         return None
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if not number.is_integer() or not low <= number <= high:
         return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,6 +25,12 @@ TINY = sp.csr_matrix(
         dtype=np.float32,
     )
 )
+
+
+def test_importing_the_package_is_cheap() -> None:
+    code = "import bot.recommender, sys; print(sorted({'numpy', 'scipy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
 
 
 def test_create_returns_unfitted_models() -> None:
@@ -98,6 +106,20 @@ def test_item_models_score_a_history_like_a_known_user(name: str) -> None:
     for user in range(TINY.shape[0]):
         history = TINY[user].indices.tolist()
         assert model.score_history(history) == pytest.approx(model.score_users([user])[0])
+
+
+def test_ease_fold_in_agrees_for_short_and_long_baskets() -> None:
+    rng = np.random.default_rng(5)
+    matrix = sp.random(40, 60, density=0.15, format="csr", random_state=rng, dtype=np.float32)
+    matrix.data[:] = 1.0
+    model = EASE(l2=2.0, cache_mb=None).fit(matrix)
+    for basket in ([3], [3, 17, 42], list(range(0, 60, 2))):  # few rows summed vs a BLAS product
+        local = model._local[basket]
+        expected = model.weights_[local[local >= 0]].sum(axis=0)
+        assert model.score_history(basket)[model.items_] == pytest.approx(expected, abs=1e-5)
+    assert model.score_history([]) == pytest.approx(np.where(model._local >= 0, 0.0, -np.inf))
+    with pytest.raises(IndexError):
+        model.score_history([60])
 
 
 def test_popularity_orders_by_buyers_then_index() -> None:

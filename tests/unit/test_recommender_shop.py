@@ -153,6 +153,21 @@ def test_stock_snapshot_and_recent_purchases(shop: Shop) -> None:
     assert first[0].product_id not in {s.product_id for s in later}
 
 
+def test_suggestions_within_one_category(shop: Shop) -> None:
+    recommender = shop.recommender
+    customer = _customer_with_purchases(shop)
+    with session_scope(shop.factory) as session:
+        bought = purchased_product_ids(session, customer)
+    for category in ("electronics", "Garden"):
+        suggestions = recommender.for_customer(customer, k=4, category=category, bought=bought)
+        assert len(suggestions) == 4
+        assert {s.category.casefold() for s in suggestions} == {category.casefold()}
+        assert not {s.product_id for s in suggestions} & bought
+    assert recommender.for_customer(customer, category="Spaceships") == []
+    cold = recommender.for_customer(10**9, k=3, category="garden")
+    assert cold == recommender.best_sellers("garden", k=3)
+
+
 def test_new_customers_get_best_sellers(shop: Shop) -> None:
     recommender = shop.recommender
     assert not recommender.knows_customer(10**9)

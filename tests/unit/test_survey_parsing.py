@@ -19,7 +19,7 @@ from bot.survey.parsing import (
 SCORE, DECLINED, INVALID = AnswerKind.SCORE, AnswerKind.DECLINED, AnswerKind.INVALID
 
 # Modest and deterministic enough for a unit suite; no example database written to the repo.
-PROPERTY = settings(max_examples=200, deadline=None, database=None)
+PROPERTY = settings(max_examples=100, deadline=None, database=None)
 
 # (parser, low, high) for both questions the survey asks.
 SCALES = [
@@ -173,11 +173,6 @@ def test_not_declines(text: str) -> None:
     assert not is_decline(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: number words are replaced anywhere in free text, so the pronoun 'one' and "
-    "'none' become the scores 1 and 0 (a detractor / very unhappy customer) instead of INVALID",
-)
 @pytest.mark.parametrize(
     ("parse", "text"),
     [
@@ -190,12 +185,6 @@ def test_words_containing_number_words_are_not_scores(parse, text: str) -> None:
     assert parse(text).kind is not SCORE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a fraction followed by a full stop is not read as a fraction: the "
-    "denominator's lookahead (?![\\d.]) in _FRACTION rejects '10.', so '8/10.' falls through to "
-    "two plain numbers (8 and 10) and is refused as 'more than one score'",
-)
 @pytest.mark.parametrize(
     ("parse", "text", "expected"),
     [
@@ -257,15 +246,13 @@ def test_csat_given_as_a_fraction_of_five(value: int, template: str) -> None:
 
 
 @PROPERTY
-@given(stars=st.lists(st.sampled_from(STAR_CHARACTERS), min_size=1, max_size=5))
+@given(stars=st.lists(st.sampled_from(STAR_CHARACTERS), min_size=1, max_size=12))
 def test_k_star_emojis_are_k_for_csat(stars: list[str]) -> None:
-    assert parse_csat("".join(stars)) == ScoreAnswer(SCORE, len(stars))
-
-
-@PROPERTY
-@given(stars=st.lists(st.sampled_from(STAR_CHARACTERS), min_size=6, max_size=20))
-def test_more_than_five_stars_is_invalid_for_csat(stars: list[str]) -> None:
-    assert_invalid(parse_csat("".join(stars)))
+    answer = parse_csat("".join(stars))
+    if len(stars) <= 5:
+        assert answer == ScoreAnswer(SCORE, len(stars))
+    else:
+        assert_invalid(answer)
 
 
 @pytest.mark.parametrize(("parse", "low", "high"), SCALES)
@@ -314,8 +301,7 @@ def _spelled(value: int, as_word: bool) -> str:
 def test_two_different_scores_in_one_answer_are_invalid(
     parse, low: int, high: int, data, words, separator: str, prefix: str
 ) -> None:
-    first = data.draw(st.integers(low, high))
-    second = data.draw(st.integers(low, high).filter(lambda n: n != first))
+    first, second = data.draw(st.lists(st.integers(low, high), min_size=2, max_size=2, unique=True))
     text = f"{prefix}{_spelled(first, words[0])}{separator}{_spelled(second, words[1])}"
     assert_invalid(parse(text))
 
@@ -341,8 +327,12 @@ def test_any_text_longer_than_200_characters_is_invalid(text: str) -> None:
     assert_invalid(parse_csat(text))
 
 
-HTML_TAG = st.from_regex(
-    r'<(/?)[a-zA-Z][a-zA-Z0-9]{0,6}( [a-z]{1,5}="[a-z0-9 ]{0,5}")? ?/?>', fullmatch=True
+HTML_TAG = st.builds(
+    "<{}{}{}{}>".format,
+    st.sampled_from(["", "/", " ", "/ "]),
+    st.sampled_from(["b", "i", "a", "p", "br", "script", "img", "DIV", "h1", "span", "x"]),
+    st.sampled_from(["", ' class="x"', " href='/9'", " id=9", ' style="color:red"']),
+    st.sampled_from(["", " ", "/", " /"]),
 )
 
 

@@ -23,7 +23,7 @@ from bot.survey.records import (
     survey_status,
 )
 
-PROPERTY = settings(max_examples=200, deadline=None, database=None)
+PROPERTY = settings(max_examples=100, deadline=None, database=None)
 
 T0 = 1_700_000_000.0
 Event = dict[str, Any]
@@ -268,14 +268,17 @@ def test_a_session_without_a_survey_has_no_snapshot() -> None:
     assert snapshot.topic == "product_search"
 
 
-def test_a_survey_asked_but_never_answered_has_no_snapshot() -> None:
-    """Like ActionSurveySubmit, which stores only answers or a decline."""
+def test_a_survey_asked_but_never_answered_counts_as_declined() -> None:
     chat = Chat()
     chat.new_session()
     chat.say("where is my order", "order_status")
     chat.start_survey()
-    chat.submit("partial")
-    assert snapshots_with_surveys("conv-7", chat.events) == []
+    chat.submit("declined")
+    [snapshot] = snapshots_with_surveys("conv-7", chat.events)
+    assert snapshot.asked
+    assert not snapshot.has_answers
+    assert snapshot.status == "declined"
+    assert snapshot.topic == "order_status"
 
 
 def test_no_events_no_snapshots() -> None:
@@ -401,7 +404,7 @@ def test_valid_csat_slot_values(value: Any, expected: int) -> None:
     assert snapshot_of_session("c", session_with(csat=value)).csat == expected
 
 
-def test_a_session_with_only_invalid_scores_has_no_snapshot() -> None:
+def test_a_session_with_only_invalid_answers_has_no_scores() -> None:
     chat = Chat()
     chat.new_session()
     chat.say("where is my order", "order_status")
@@ -409,7 +412,10 @@ def test_a_session_with_only_invalid_scores_has_no_snapshot() -> None:
     chat.slot("nps_score", 11)
     chat.slot("csat_score", 0)
     chat.slot("survey_comment", "   ")
-    assert snapshots_with_surveys("c", chat.events) == []
+    [snapshot] = snapshots_with_surveys("c", chat.events)
+    assert (snapshot.nps, snapshot.csat, snapshot.comment) == (None, None, None)
+    # No usable answer counts as declined.
+    assert snapshot.status == "declined"
 
 
 SLOT_VALUES = st.one_of(
@@ -437,12 +443,6 @@ def test_slot_values_become_scores_only_when_valid(nps: Any, csat: Any) -> None:
         assert math.isclose(float(raw), score)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: _as_score catches only ValueError; float() of an int beyond float range "
-    "(e.g. a 400-digit number in the stored JSON) raises OverflowError instead of giving None",
-)
 def test_a_huge_integer_slot_value_is_not_a_score() -> None:
     assert snapshot_of_session("c", session_with(nps=10**400)).nps is None
 
@@ -451,19 +451,18 @@ def test_a_huge_integer_slot_value_is_not_a_score() -> None:
 
 
 @pytest.mark.parametrize(
-    ("nps", "csat", "declined", "expected"),
+    ("nps", "csat", "comment", "expected"),
     [
-        (9, 5, False, "completed"),
-        (0, 1, True, "completed"),
-        (9, None, False, "partial"),
-        (None, 4, False, "partial"),
-        (9, None, True, "partial"),
-        (None, None, True, "declined"),
-        (None, None, False, "partial"),
+        (9, 5, None, "completed"),
+        (0, 1, "meh", "completed"),
+        (9, None, None, "partial"),
+        (None, 4, None, "partial"),
+        (None, None, "a comment only", "partial"),
+        (None, None, None, "declined"),  # asked, but no usable answer
     ],
 )
-def test_survey_status(nps, csat, declined: bool, expected: str) -> None:
-    assert survey_status(nps, csat, declined) == expected
+def test_survey_status(nps, csat, comment, expected: str) -> None:
+    assert survey_status(nps, csat, comment) == expected
 
 
 @pytest.mark.parametrize(
@@ -524,20 +523,17 @@ def test_clean_comment(text: Any, expected: str | None) -> None:
 def test_clean_comment_is_bounded() -> None:
     cleaned = clean_comment("word " * 1000)
     assert cleaned is not None
-    assert len(cleaned) == MAX_COMMENT_LENGTH
+    assert 0 < len(cleaned) <= MAX_COMMENT_LENGTH
+    assert cleaned.startswith("word word")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: clean_comment truncates to MAX_COMMENT_LENGTH before redacting, so an address "
-    "or number cut at the limit no longer matches and is stored half: '... jane.doe@exa'",
-)
 @pytest.mark.parametrize(
     ("tail", "leaked"),
-    [("jane.doe@example.com", "jane.doe"), ("4111 1111 1111 1111", "4111 1111")],
+    [("jane.doe@example.com", "jane.doe"), ("4111 1111 1111 1111", "4111 111")],
 )
 def test_personal_data_cut_at_the_length_limit_is_still_masked(tail: str, leaked: str) -> None:
-    text = "x" * (MAX_COMMENT_LENGTH - 12) + " " + tail
+    # The limit falls 8 characters into the address or number.
+    text = "x" * (MAX_COMMENT_LENGTH - 9) + " " + tail
     cleaned = clean_comment(text)
     assert cleaned is not None
     assert leaked not in cleaned

@@ -1,0 +1,837 @@
+"""Accuracy and speed of candidate NLU pipelines, side by side, in one run.
+
+What it measures
+    Every candidate is a full Rasa config in `benchmarks/pipelines/<name>.yml`. For each one:
+
+    accuracy  `rasa test nlu --cross-validation --folds N --config <file> --nlu data/nlu`:
+              intent macro-F1 and accuracy from `intent_report.json`, entity micro-F1 from the
+              `<extractor>_report.json` files (token level, as Rasa computes it). The "entity F1"
+              column is the learned extractor (DIETClassifier or CRFEntityExtractor); every
+              extractor's score is in the details and the JSON. Candidates with a
+              DIETClassifier use `--diet-folds` (default 3) instead of `--folds` (default 5),
+              because one DIET training takes minutes on 2 cores; the table says which.
+              numpy's global seed is set (`--seed`) before Rasa splits the data, so candidates
+              evaluated with the same number of folds see the same folds.
+    train s   wall time of `rasa train nlu --config <file> --nlu data/nlu` on all the data,
+              CLI start-up included ("fit s" in the JSON: first to last component trained).
+    latency   the trained model is loaded in a fresh worker process with
+              `rasa.core.agent.Agent.load()`, warmed up with `--warmup` messages, then times
+              `await agent.parse_message(text)` for `--messages` real training messages
+              (annotations stripped, shuffled with `--seed`), one at a time: p50/p95 in ms and
+              parses per second (messages / total parse time). One model is loaded at a time.
+              The latency phase runs after all training, candidates back to back, in
+              `--latency-rounds` rounds (the second round in reverse order), so slow drift of
+              the machine's load hits every candidate alike; timings of all rounds are pooled.
+
+    "x default" is a candidate's parse throughput over that of `rasa_default_diet` (Rasa 3.6's
+    default pipeline, the yardstick). The verdict: among the candidates whose macro-F1 is
+    within 0.01 of the best, the one with the highest parse throughput.
+
+    Rasa's training cache is switched off for every command (`RASA_MAX_CACHE_SIZE=0`), so
+    training times are real and `.rasa/cache` is left alone. Timings on a shared machine move
+    with its load: the load average is recorded next to each timing.
+
+Where things go
+    results/pipelines/<candidate>/   cv/ (Rasa's reports), cv.log, model/<candidate>.tar.gz,
+                                     train.log, latency-*.log, result.json
+    results/pipelines/messages.json  the parse messages;  summary.json, summary.txt: the result
+
+Usage
+    .venv/bin/python benchmarks/compare_pipelines.py                    # every candidate
+    .venv/bin/python benchmarks/compare_pipelines.py --candidates production logreg_words_only
+    .venv/bin/python benchmarks/compare_pipelines.py --folds 3 --diet-folds 2 --json > out.json
+    .venv/bin/python benchmarks/compare_pipelines.py --report-only      # reprint the last run
+
+Progress goes to stderr; the table (or, with `--json`, the JSON result) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PIPELINES_DIR = PROJECT_ROOT / "benchmarks" / "pipelines"
+NLU_DATA = PROJECT_ROOT / "data" / "nlu"
+PRODUCTION_CONFIG = PROJECT_ROOT / "config.yml"
+DEFAULT_OUT = PROJECT_ROOT / "results" / "pipelines"
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+RASA = [str(VENV_BIN / "rasa")] if (VENV_BIN / "rasa").exists() else [PYTHON, "-m", "rasa"]
+
+REFERENCE = "rasa_default_diet"
+PREFERRED_ORDER = ["production", REFERENCE, "diet_light", "logreg_words_only"]
+F1_BAND = 0.01  # the verdict's "as accurate as the best"
+LEARNED_EXTRACTORS = ("DIETClassifier", "CRFEntityExtractor")
+RESULT_MARKER = "PARSE_RESULT "
+
+# `rasa` with numpy's global RNG seeded first: Rasa's StratifiedKFold(shuffle=True) has no
+# random_state, so this is what makes the folds the same for every candidate.
+SEEDED_RASA = (
+    "import sys, numpy; numpy.random.seed(int(sys.argv[1])); "
+    "sys.argv = ['rasa', *sys.argv[2:]]; "
+    "from rasa.__main__ import main; main()"
+)
+RASA_ENV = {
+    "RASA_MAX_CACHE_SIZE": "0",  # no training cache: honest training times, .rasa/ untouched
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+
+_T0 = time.monotonic()
+
+
+def progress(message: str) -> None:
+    elapsed = int(time.monotonic() - _T0)
+    print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=sys.stderr, flush=True)
+
+
+def load_avg() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class CVResult:
+    folds: int
+    seconds: float
+    examples: int
+    macro_f1: float
+    weighted_f1: float
+    accuracy: float
+    accuracy_fold_std: float | None
+    intent_f1: dict[str, float]
+    confused_pairs: list[tuple[str, str, int]]
+    error_texts: list[str]
+    entity_f1: float | None
+    entity_extractor: str | None
+    extractors: dict[str, dict[str, Any]]
+
+
+@dataclass
+class TrainResult:
+    seconds: float
+    fit_seconds: float | None
+    model: str
+    load_avg: tuple[float, float]
+
+
+@dataclass
+class LatencyResult:
+    messages: int
+    rounds: int
+    load_seconds: list[float]
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    parses_per_second: float
+    load_avg: list[float]
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    config: str
+    diet: bool
+    epochs_note: str | None = None
+    cv: CVResult | None = None
+    train: TrainResult | None = None
+    latency: LatencyResult | None = None
+    errors: list[str] = field(default_factory=list)
+    timings_ms: list[float] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("timings_ms")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CandidateResult:
+        result = cls(
+            name=data["name"],
+            config=data["config"],
+            diet=data["diet"],
+            epochs_note=data.get("epochs_note"),
+            errors=data.get("errors", []),
+        )
+        if data.get("cv"):
+            cv = dict(data["cv"])
+            cv["confused_pairs"] = [tuple(p) for p in cv["confused_pairs"]]
+            result.cv = CVResult(**cv)
+        if data.get("train"):
+            train = dict(data["train"])
+            train["load_avg"] = tuple(train["load_avg"])
+            result.train = TrainResult(**train)
+        if data.get("latency"):
+            result.latency = LatencyResult(**data["latency"])
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates
+
+
+def discover_candidates() -> dict[str, Path]:
+    found = {p.stem: p for p in sorted(PIPELINES_DIR.glob("*.yml"))}
+    order = [n for n in PREFERRED_ORDER if n in found] + [
+        n for n in found if n not in PREFERRED_ORDER
+    ]
+    return {name: found[name] for name in order}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or not data.get("pipeline"):
+        raise ValueError(f"{path}: not a Rasa config with a pipeline")
+    return data
+
+
+def has_diet(config: dict[str, Any]) -> bool:
+    return any(c.get("name") == "DIETClassifier" for c in config["pipeline"])
+
+
+def check_production_copy(candidates: dict[str, Path]) -> str | None:
+    """A warning when `production.yml` no longer matches config.yml (pipeline and policies)."""
+    if "production" not in candidates:
+        return None
+    ours, theirs = read_yaml(candidates["production"]), read_yaml(PRODUCTION_CONFIG)
+    differing = [k for k in ("language", "pipeline", "policies") if ours.get(k) != theirs.get(k)]
+    if differing:
+        return f"benchmarks/pipelines/production.yml differs from config.yml in {', '.join(differing)}: copy config.yml again"
+    return None
+
+
+def effective_config(
+    name: str, path: Path, diet_epochs: int | None, out: Path
+) -> tuple[Path, str | None]:
+    """The config to run: the candidate file, or a copy with DIET/ResponseSelector epochs capped."""
+    if diet_epochs is None:
+        return path, None
+    config = read_yaml(path)
+    capped = []
+    for component in config["pipeline"]:
+        if component.get("name") in ("DIETClassifier", "ResponseSelector"):
+            epochs = int(component.get("epochs", 300))
+            if epochs > diet_epochs:
+                component["epochs"] = diet_epochs
+                capped.append(f"{component['name']} {epochs}→{diet_epochs}")
+    if not capped:
+        return path, None
+    target = out / "config.effective.yml"
+    target.write_text(
+        f"# {path.name} with epochs capped by compare_pipelines.py --diet-epochs\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    return target, "epochs capped: " + ", ".join(capped)
+
+
+# --------------------------------------------------------------------------------------------
+# Running Rasa
+
+
+def run_logged(command: Sequence[str], log: Path) -> float:
+    """Runs `command` in the project root with its output in `log`; returns the wall time."""
+    env = {**os.environ, **RASA_ENV}
+    start = time.perf_counter()
+    with log.open("w") as handle:
+        completed = subprocess.run(
+            list(command),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0:
+        tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-5:]
+        raise RuntimeError(
+            f"exit code {completed.returncode} after {seconds:.0f} s; see {log}:\n  "
+            + "\n  ".join(tail)
+        )
+    return seconds
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def cross_validate(config: Path, folds: int, seed: int, out: Path) -> CVResult:
+    cv_dir = out / "cv"
+    shutil.rmtree(cv_dir, ignore_errors=True)
+    command = [PYTHON, "-c", SEEDED_RASA, str(seed), "test", "nlu", "--cross-validation"]
+    command += ["--folds", str(folds), "--config", rel(config), "--nlu", rel(NLU_DATA)]
+    command += ["--out", rel(cv_dir), "--no-plot"]
+    seconds = run_logged(command, out / "cv.log")
+    return read_cv_results(cv_dir, out / "cv.log", folds, seconds)
+
+
+def read_cv_results(cv_dir: Path, log: Path, folds: int, seconds: float) -> CVResult:
+    report = json.loads((cv_dir / "intent_report.json").read_text())
+    errors_file = cv_dir / "intent_errors.json"
+    errors = json.loads(errors_file.read_text()) if errors_file.exists() else []
+    summary_keys = ("accuracy", "macro avg", "weighted avg", "micro avg")
+    intent_f1 = {
+        k: round(v["f1-score"], 4)
+        for k, v in report.items()
+        if k not in summary_keys and isinstance(v, dict) and "f1-score" in v
+    }
+    pairs = Counter(
+        (e["intent"], e["intent_prediction"]["name"]) for e in errors if e.get("intent_prediction")
+    )
+    extractors: dict[str, dict[str, Any]] = {}
+    for path in sorted(cv_dir.glob("*_report.json")):
+        name = path.name.removesuffix("_report.json")
+        if name in ("intent", "response_selection"):
+            continue
+        entity_report = json.loads(path.read_text())
+        micro = entity_report.get("micro avg") or {}
+        extractors[name] = {
+            "micro_f1": round(micro.get("f1-score", entity_report.get("accuracy", 0.0)), 4),
+            "per_entity_f1": {
+                k: round(v["f1-score"], 3)
+                for k, v in entity_report.items()
+                if k not in summary_keys and isinstance(v, dict) and "f1-score" in v
+            },
+        }
+    main = next((x for x in LEARNED_EXTRACTORS if x in extractors), None)
+    if main is None and extractors:
+        main = max(extractors, key=lambda x: extractors[x]["micro_f1"])
+    # Rasa logs each metric's mean and standard deviation over the folds.
+    std = re.search(r"test Accuracy: [\d.]+ \(([\d.]+)\)", log.read_text(errors="replace"))
+    return CVResult(
+        folds=folds,
+        seconds=round(seconds, 1),
+        examples=int(report["macro avg"]["support"]),
+        macro_f1=round(report["macro avg"]["f1-score"], 4),
+        weighted_f1=round(report["weighted avg"]["f1-score"], 4),
+        accuracy=round(report["accuracy"], 4),
+        accuracy_fold_std=float(std.group(1)) if std else None,
+        intent_f1=intent_f1,
+        confused_pairs=[(t, p, n) for (t, p), n in pairs.most_common()],
+        error_texts=sorted({e["text"] for e in errors}),
+        entity_f1=extractors[main]["micro_f1"] if main else None,
+        entity_extractor=main,
+        extractors=extractors,
+    )
+
+
+def train(name: str, config: Path, out: Path) -> TrainResult:
+    model_dir = out / "model"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    command = [*RASA, "train", "nlu", "--config", rel(config), "--nlu", rel(NLU_DATA)]
+    command += ["--out", rel(model_dir), "--fixed-model-name", name]
+    before = load_avg()
+    seconds = run_logged(command, out / "train.log")
+    model = model_dir / f"{name}.tar.gz"
+    if not model.exists():
+        raise RuntimeError(f"rasa train nlu wrote no {model}")
+    return TrainResult(
+        seconds=round(seconds, 1),
+        fit_seconds=fit_seconds(out / "train.log"),
+        model=rel(model),
+        load_avg=(before, load_avg()),
+    )
+
+
+def fit_seconds(log: Path) -> float | None:
+    """Seconds from the first 'Starting to train component' to the last 'Finished training'."""
+    start = end = None
+    for line in log.read_text(errors="replace").replace("\r", "\n").splitlines():
+        match = LOG_TIME.match(line)
+        if not match:
+            continue
+        stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+        if start is None and "Starting to train component" in line:
+            start = stamp
+        if "Finished training component" in line:
+            end = stamp
+    return (end - start).total_seconds() if start and end else None
+
+
+# --------------------------------------------------------------------------------------------
+# Parse latency
+
+
+def training_texts() -> list[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(NLU_DATA))
+    return sorted({m.get("text") for m in data.intent_examples if m.get("text")})
+
+
+def pick_messages(count: int, warmup: int, seed: int, out: Path) -> Path:
+    """Writes the warm-up and measured messages (disjoint, shuffled with `seed`) to a file."""
+    texts = training_texts()
+    random.Random(seed).shuffle(texts)
+    if len(texts) < count + warmup:
+        raise ValueError(f"only {len(texts)} distinct training messages")
+    path = out / "messages.json"
+    path.write_text(
+        json.dumps(
+            {"seed": seed, "warmup": texts[count : count + warmup], "measured": texts[:count]},
+            indent=1,
+        )
+    )
+    return path
+
+
+async def parse_worker(model: str, messages_file: str) -> dict[str, Any]:
+    """Loads one model in this process and times parsing the messages (the worker's job)."""
+    from rasa.core.agent import Agent
+
+    messages = json.loads(Path(messages_file).read_text())
+    start = time.perf_counter()
+    agent = Agent.load(model)
+    load_seconds = time.perf_counter() - start
+    for text in messages["warmup"]:
+        await agent.parse_message(text)
+    before = load_avg()
+    timings = []
+    for text in messages["measured"]:
+        start = time.perf_counter()
+        await agent.parse_message(text)
+        timings.append((time.perf_counter() - start) * 1000)
+    return {"load_seconds": load_seconds, "timings_ms": timings, "load_avg": [before, load_avg()]}
+
+
+def measure_once(model: str, messages: Path, log: Path) -> dict[str, Any]:
+    """Runs one parse worker (a fresh process, so only this model is loaded)."""
+    env = {**os.environ, **RASA_ENV}
+    command = [PYTHON, __file__, "--parse-worker", model, "--messages-file", str(messages)]
+    with log.open("w") as handle:
+        completed = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=handle,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            check=False,
+        )
+    for line in completed.stdout.splitlines():
+        if line.startswith(RESULT_MARKER):
+            return json.loads(line.removeprefix(RESULT_MARKER))
+    raise RuntimeError(f"parse worker failed (exit code {completed.returncode}); see {log}")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarise_latency(runs: list[dict[str, Any]]) -> tuple[LatencyResult, list[float]]:
+    timings = [t for run in runs for t in run["timings_ms"]]
+    return (
+        LatencyResult(
+            messages=len(runs[0]["timings_ms"]),
+            rounds=len(runs),
+            load_seconds=[round(r["load_seconds"], 1) for r in runs],
+            p50_ms=round(percentile(timings, 0.50), 2),
+            p95_ms=round(percentile(timings, 0.95), 2),
+            mean_ms=round(sum(timings) / len(timings), 2),
+            parses_per_second=round(1000 * len(timings) / sum(timings), 1),
+            load_avg=[x for r in runs for x in r["load_avg"]],
+        ),
+        timings,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def label(result: CandidateResult) -> str:
+    return result.name + ("*" if result.epochs_note else "")
+
+
+def verdict(results: list[CandidateResult]) -> dict[str, Any] | None:
+    """Highest macro-F1 within F1_BAND of the best, then the fastest parser."""
+    complete = [r for r in results if r.cv and r.latency]
+    if not complete:
+        return None
+    best = max(complete, key=lambda r: r.cv.macro_f1)  # type: ignore[union-attr]
+    band = [r for r in complete if r.cv.macro_f1 >= best.cv.macro_f1 - F1_BAND]  # type: ignore[union-attr]
+    winner = max(band, key=lambda r: r.latency.parses_per_second)  # type: ignore[union-attr]
+    reasons = {}
+    for r in complete:
+        if r is winner:
+            continue
+        gap = best.cv.macro_f1 - r.cv.macro_f1  # type: ignore[union-attr]
+        speed = r.latency.parses_per_second / winner.latency.parses_per_second  # type: ignore[union-attr]
+        if r not in band:
+            reasons[r.name] = f"macro-F1 {gap:.3f} below the best: outside the {F1_BAND} band"
+        else:
+            reasons[r.name] = (
+                f"as accurate (within {F1_BAND}), but parses at {speed:.2f}x the winner's speed"
+            )
+    return {
+        "winner": winner.name,
+        "best_macro_f1": best.name,
+        "band": [r.name for r in band],
+        "others": reasons,
+    }
+
+
+def reference_throughput(results: list[CandidateResult]) -> float | None:
+    ref = next((r for r in results if r.name == REFERENCE and r.latency), None)
+    return ref.latency.parses_per_second if ref and ref.latency else None
+
+
+def table(results: list[CandidateResult]) -> list[str]:
+    ref = reference_throughput(results)
+    headers = ["candidate", "folds", "macro-F1", "accuracy", "entity F1", "train s"]
+    headers += ["p50 ms", "p95 ms", "parses/s", "x default"]
+    rows = []
+    for r in results:
+        cv, tr, lat = r.cv, r.train, r.latency
+        pps = lat.parses_per_second if lat else None
+        rows.append(
+            [
+                label(r),
+                str(cv.folds) if cv else "—",
+                fmt(cv and cv.macro_f1, ".3f"),
+                fmt(cv and cv.accuracy, ".3f"),
+                fmt(cv and cv.entity_f1, ".3f"),
+                fmt(tr and tr.seconds, ".0f"),
+                fmt(lat and lat.p50_ms, ".1f"),
+                fmt(lat and lat.p95_ms, ".1f"),
+                fmt(pps, ".0f"),
+                fmt(pps / ref if pps and ref else None, ".2f"),
+            ]
+        )
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+
+    return [line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
+
+
+def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    evaluated = [r for r in results if r.cv]
+    if evaluated:
+        lines += [
+            "",
+            "Cross-validation (intent accuracy ± std over folds; entity F1 per extractor):",
+        ]
+        for r in evaluated:
+            cv = r.cv
+            assert cv is not None
+            std = f" ± {cv.accuracy_fold_std:.3f}" if cv.accuracy_fold_std is not None else ""
+            lines.append(
+                f"  {label(r):<20} {cv.folds} folds, {cv.examples} examples, accuracy {cv.accuracy:.3f}{std}, "
+                f"weighted-F1 {cv.weighted_f1:.3f}, {len(cv.error_texts)} intent errors, {cv.seconds:.0f} s"
+            )
+            for name, ex in cv.extractors.items():
+                per = ", ".join(f"{k} {v:.2f}" for k, v in ex["per_entity_f1"].items())
+                lines.append(f"      {name:<26} micro-F1 {ex['micro_f1']:.3f}  ({per})")
+    if len(evaluated) > 1:
+        intents = sorted({i for r in evaluated for i in r.cv.intent_f1})  # type: ignore[union-attr]
+        spread = []
+        for intent in intents:
+            scores = [r.cv.intent_f1.get(intent) for r in evaluated]  # type: ignore[union-attr]
+            known = [s for s in scores if s is not None]
+            spread.append((max(known) - min(known), intent, scores))
+        spread.sort(reverse=True)
+        names = [label(r)[:12] for r in evaluated]
+        lines += ["", "Intent F1 where the candidates differ most:"]
+        lines.append("  " + "intent".ljust(24) + "".join(n.rjust(13) for n in names))
+        for gap, intent, scores in spread[:8]:
+            if gap < 0.005:
+                break
+            lines.append("  " + intent.ljust(24) + "".join(fmt(s, ".3f").rjust(13) for s in scores))
+        lines += ["", "Most confused intents (true → predicted, count):"]
+        for r in evaluated:
+            pairs = r.cv.confused_pairs[:4]  # type: ignore[union-attr]
+            lines.append(f"  {label(r):<20} " + "; ".join(f"{t} → {p} {n}" for t, p, n in pairs))
+        ref = next((r for r in evaluated if r.name == REFERENCE), None)
+        if ref:
+            lines += [
+                "",
+                f"Intent errors compared with {REFERENCE} (same messages, each tested once):",
+            ]
+            ref_errors = set(ref.cv.error_texts)  # type: ignore[union-attr]
+            for r in evaluated:
+                if r is ref:
+                    continue
+                mine = set(r.cv.error_texts)  # type: ignore[union-attr]
+                lines.append(
+                    f"  {label(r):<20} {len(mine - ref_errors)} wrong only here, "
+                    f"{len(ref_errors - mine)} wrong only in {REFERENCE}, {len(mine & ref_errors)} in both"
+                )
+    timed = [r for r in results if r.train or r.latency]
+    if timed:
+        lines += ["", "Timing (load average of the machine before/after, 2 cores):"]
+        for r in timed:
+            parts = []
+            if r.train:
+                fit = f", components {r.train.fit_seconds:.0f} s" if r.train.fit_seconds else ""
+                parts.append(
+                    f"train {r.train.seconds:.0f} s{fit} (load {r.train.load_avg[0]:.1f}/{r.train.load_avg[1]:.1f})"
+                )
+            if r.latency:
+                loads = "/".join(f"{x:.1f}" for x in r.latency.load_avg)
+                parts.append(
+                    f"model load {'+'.join(f'{s:.0f}' for s in r.latency.load_seconds)} s, "
+                    f"mean parse {r.latency.mean_ms:.1f} ms over {r.latency.rounds}x{r.latency.messages} (load {loads})"
+                )
+            lines.append(f"  {label(r):<20} " + "; ".join(parts))
+    notes = []
+    folds = {r.cv.folds for r in evaluated}  # type: ignore[union-attr]
+    if len(folds) > 1:
+        notes.append(
+            f"DIET candidates were cross-validated with {run['diet_folds']} folds (train on "
+            f"{1 - 1 / run['diet_folds']:.0%} of the data per fold), the others with {run['folds']} "
+            f"({1 - 1 / run['folds']:.0%}): fewer folds slightly understate accuracy."
+        )
+    for r in results:
+        if r.epochs_note:
+            notes.append(f"{r.name}*: {r.epochs_note} (--diet-epochs), to bound the run.")
+        for error in r.errors:
+            notes.append(f"{r.name} FAILED: {error}")
+    if run.get("production_warning"):
+        notes.append(run["production_warning"])
+    if notes:
+        lines += ["", "Notes:", *(f"  - {n}" for n in notes)]
+    return lines
+
+
+def render(results: list[CandidateResult], run: dict[str, Any]) -> str:
+    lines = [
+        f"NLU pipelines on {run['examples']} examples, {run['messages']} parse messages "
+        f"(seed {run['seed']}), {run['started']}",
+        "",
+        *table(results),
+    ]
+    ref = reference_throughput(results)
+    if ref is None:
+        lines.append(f"(x default: {REFERENCE} has no latency result in this run)")
+    v = verdict(results)
+    if v:
+        by_name = {r.name: r for r in results}
+        w = by_name[v["winner"]]
+        assert w.cv and w.latency
+        speed = (
+            f", {w.latency.parses_per_second / ref:.1f}x the default's parse throughput"
+            if ref
+            else ""
+        )
+        train_s = f", trains in {w.train.seconds:.0f} s" if w.train else ""
+        best = by_name[v["best_macro_f1"]]
+        assert best.cv
+        lines += [
+            "",
+            f"Verdict: {w.name}: macro-F1 {w.cv.macro_f1:.3f} (best: {best.name} {best.cv.macro_f1:.3f}), "
+            f"{w.latency.p50_ms:.1f} ms p50{speed}{train_s}.",
+            *(f"  {name}: {reason}" for name, reason in v["others"].items()),
+        ]
+    lines += details(results, run)
+    if run.get("wall_seconds") is not None:
+        lines += ["", f"Wall time of the run: {run['wall_seconds'] / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Compare NLU pipelines (benchmarks/pipelines/*.yml): cross-validated "
+        "accuracy, training time and parse latency, in one run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--candidates", nargs="+", metavar="NAME", help="run these only (default: all)"
+    )
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    parser.add_argument(
+        "--diet-folds", type=int, default=3, help="folds for candidates with a DIETClassifier"
+    )
+    parser.add_argument(
+        "--diet-epochs",
+        type=int,
+        help="cap DIETClassifier/ResponseSelector epochs (marked * in the table)",
+    )
+    parser.add_argument("--messages", type=int, default=300, help="messages timed per round")
+    parser.add_argument("--warmup", type=int, default=30, help="unmeasured parses first")
+    parser.add_argument("--latency-rounds", type=int, default=2, help="rounds of the latency phase")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the folds and the messages")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
+    parser.add_argument("--skip-cv", action="store_true", help="timings only")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--report-only", action="store_true", help="reprint the last run's summary.json"
+    )
+    parser.add_argument("--parse-worker", metavar="MODEL", help=argparse.SUPPRESS)
+    parser.add_argument("--messages-file", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if min(args.folds, args.diet_folds) < 2:
+        parser.error("--folds and --diet-folds must be at least 2")
+    if args.messages < 1 or args.latency_rounds < 1 or args.warmup < 0:
+        parser.error("--messages and --latency-rounds must be positive")
+    return args
+
+
+def output(results: list[CandidateResult], run: dict[str, Any], as_json: bool) -> str:
+    summary = {
+        "run": run,
+        "reference": REFERENCE,
+        "verdict": verdict(results),
+        "candidates": {r.name: r.to_json() for r in results},
+    }
+    text = render(results, run)
+    run_out = Path(run["out"])
+    (run_out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    (run_out / "summary.txt").write_text(text + "\n")
+    return json.dumps(summary, indent=1, ensure_ascii=False) if as_json else text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.parse_worker:
+        result = asyncio.run(parse_worker(args.parse_worker, args.messages_file))
+        print(RESULT_MARKER + json.dumps(result), flush=True)
+        return 0
+
+    out: Path = args.out.resolve()
+    if args.report_only:
+        summary = json.loads((out / "summary.json").read_text())
+        results = [CandidateResult.from_json(c) for c in summary["candidates"].values()]
+        print(render(results, summary["run"]))
+        return 0
+    if out == NLU_DATA or NLU_DATA in out.parents:
+        raise SystemExit("--out must not be inside data/")
+
+    available = discover_candidates()
+    names = args.candidates or list(available)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f"unknown candidates {unknown}; available: {', '.join(available)}")
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now().isoformat(timespec="seconds")
+    run: dict[str, Any] = {
+        "started": started,
+        "out": str(out),
+        "folds": args.folds,
+        "diet_folds": args.diet_folds,
+        "diet_epochs": args.diet_epochs,
+        "messages": args.messages,
+        "warmup": args.warmup,
+        "latency_rounds": args.latency_rounds,
+        "seed": args.seed,
+        "cpus": os.cpu_count(),
+        "production_warning": check_production_copy(available),
+        "wall_seconds": None,
+    }
+    if run["production_warning"]:
+        progress("WARNING: " + run["production_warning"])
+    progress(f"candidates: {', '.join(names)}; results in {rel(out)}/ (load {load_avg()})")
+    messages = pick_messages(args.messages, args.warmup, args.seed, out)
+    run["examples"] = len(training_texts())
+
+    results: list[CandidateResult] = []
+    for name in names:
+        config = read_yaml(available[name])
+        diet = has_diet(config)
+        cand_out = out / name
+        shutil.rmtree(cand_out, ignore_errors=True)
+        cand_out.mkdir(parents=True)
+        config_path, note = effective_config(name, available[name], args.diet_epochs, cand_out)
+        result = CandidateResult(name, rel(available[name]), diet, note)
+        results.append(result)
+        folds = args.diet_folds if diet else args.folds
+        if not args.skip_cv:
+            progress(f"{name}: {folds}-fold cross-validation (load {load_avg()}) ...")
+            try:
+                result.cv = cross_validate(config_path, folds, args.seed, cand_out)
+                progress(
+                    f"{name}: macro-F1 {result.cv.macro_f1:.3f}, accuracy {result.cv.accuracy:.3f}, "
+                    f"entity F1 {fmt(result.cv.entity_f1, '.3f')} ({result.cv.seconds:.0f} s)"
+                )
+            except (RuntimeError, OSError, KeyError, ValueError) as error:
+                result.errors.append(f"cross-validation: {error}")
+                progress(f"{name}: cross-validation FAILED: {error}")
+        progress(f"{name}: training on all the data (load {load_avg()}) ...")
+        try:
+            result.train = train(name, config_path, cand_out)
+            progress(f"{name}: trained in {result.train.seconds:.0f} s")
+        except (RuntimeError, OSError) as error:
+            result.errors.append(f"training: {error}")
+            progress(f"{name}: training FAILED: {error}")
+        (cand_out / "result.json").write_text(json.dumps(result.to_json(), indent=1))
+
+    trained = [r for r in results if r.train]
+    runs: dict[str, list[dict[str, Any]]] = {r.name: [] for r in trained}
+    for round_no in range(args.latency_rounds):
+        order = trained if round_no % 2 == 0 else list(reversed(trained))
+        for r in order:
+            assert r.train is not None
+            progress(
+                f"{r.name}: parse latency, round {round_no + 1}/{args.latency_rounds}, "
+                f"{args.messages} messages (load {load_avg()}) ..."
+            )
+            try:
+                measured = measure_once(
+                    str(PROJECT_ROOT / r.train.model),
+                    messages,
+                    out / r.name / f"latency-{round_no + 1}.log",
+                )
+            except (RuntimeError, OSError) as error:
+                r.errors.append(f"latency round {round_no + 1}: {error}")
+                progress(f"{r.name}: latency FAILED: {error}")
+                continue
+            runs[r.name].append(measured)
+            timings = measured["timings_ms"]
+            progress(
+                f"{r.name}: p50 {percentile(timings, 0.5):.1f} ms, "
+                f"{1000 * len(timings) / sum(timings):.0f} parses/s"
+            )
+    for r in trained:
+        if runs[r.name]:
+            r.latency, r.timings_ms = summarise_latency(runs[r.name])
+        (out / r.name / "result.json").write_text(json.dumps(r.to_json(), indent=1))
+
+    run["wall_seconds"] = round(time.monotonic() - _T0, 1)
+    progress(f"done in {run['wall_seconds'] / 60:.1f} min")
+    print(output(results, run, args.json))
+    return 0 if all(not r.errors for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
