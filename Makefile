@@ -9,7 +9,7 @@ MODEL := models/supportbot.tar.gz
 TRAINING_DATA := data/nlu data/rules.yml
 TRAINING_FILES := config.yml domain.yml $(shell find data/nlu -name '*.yml' 2>/dev/null) data/rules.yml
 
-.PHONY: help install migrate seed train run shell test test-unit test-conversations validate lint eval-nlu bench clean
+.PHONY: help install migrate seed recommender train run shell test test-unit test-conversations validate lint eval-nlu bench clean
 
 help:
 	@echo "make run    - set up everything and start the bot (Rasa server + action server)"
@@ -35,6 +35,9 @@ migrate: install
 seed: migrate
 	$(SUPPORTBOT) seed-demo
 
+recommender: seed
+	$(SUPPORTBOT) train-recommender --if-missing
+
 # Retrains only when the configuration or the training data changed.
 $(MODEL): $(TRAINING_FILES) | $(VENV)/.installed
 	$(RASA) train --config config.yml --domain domain.yml --data $(TRAINING_DATA) \
@@ -42,10 +45,10 @@ $(MODEL): $(TRAINING_FILES) | $(VENV)/.installed
 
 train: $(MODEL)
 
-run: seed train
+run: recommender train
 	$(SUPPORTBOT) serve
 
-shell: seed train
+shell: recommender train
 	$(SUPPORTBOT) shell
 
 validate: install

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import SupportAction
 from bot.storage.models import Product
+from bot.storage.repositories import RecommendationRepository
 from bot.storage.session import session_scope
 from bot.support.products import describe_product_line
+
+logger = logging.getLogger(__name__)
 
 
 class ActionProductInfo(SupportAction):
@@ -58,4 +63,12 @@ class ActionProductInfo(SupportAction):
             products = [session.get(Product, key) for key in match.keys]
             message = describe_product_line(match.group, [p for p in products if p is not None])
         dispatcher.utter_message(text=message)
+        # Asking about a product the bot suggested in this chat counts as picking it.
+        try:
+            with session_scope(services.session_factory) as session:
+                RecommendationRepository(session).picked(
+                    tracker.sender_id, list(match.keys), services.now()
+                )
+        except SQLAlchemyError:
+            logger.exception("Could not record the pick of %s", match.group)
         return [SlotSet("product", match.group)]

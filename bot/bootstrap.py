@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -16,6 +17,9 @@ from bot.storage.repositories import ProductRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
 from bot.support.catalog_search import CatalogEntry, ProductMatcher
 from bot.support.policies import Policies, load_policies
+
+if TYPE_CHECKING:
+    from bot.recommender.shop import ShopRecommender
 
 
 def _utcnow() -> datetime:
@@ -31,6 +35,7 @@ class Services:
     now: Callable[[], datetime] = _utcnow
     _matcher: ProductMatcher | None = field(default=None, repr=False)
     _signing_key: str | None = field(default=None, repr=False)
+    _recommender: ShopRecommender | None = field(default=None, repr=False)
 
     def product_matcher(self) -> ProductMatcher:
         """The catalog index, built on first use (the catalog changes only when re-seeded)."""
@@ -42,6 +47,14 @@ class Services:
                 ]
             self._matcher = ProductMatcher(entries)
         return self._matcher
+
+    def recommender(self) -> ShopRecommender:
+        """The newest trained recommender, loaded once per process; best sellers without one."""
+        if self._recommender is None:
+            from bot.recommender.shop import load_or_fallback, model_folder
+
+            self._recommender = load_or_fallback(model_folder(self.settings), self.session_factory)
+        return self._recommender
 
     def signing_key(self) -> str:
         """The key that signs role tokens: from the settings, or kept under var/."""

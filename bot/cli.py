@@ -133,6 +133,44 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_recommender(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.recommender.shop import model_files, model_folder, train_shop
+
+    folder = model_folder(settings)
+    if args.if_missing and model_files(folder):
+        if not args.json:
+            print(f"A recommender model is already in {folder}; nothing to do.")
+        return 0
+    with _services(settings) as services:
+        recommender = train_shop(
+            services.session_factory,
+            folder,
+            model_name=args.model,
+            progress=_progress_printer(args.json),
+        )
+    if args.json:
+        _print_json({"path": str(recommender.path), **recommender.summary})
+    else:
+        summary = recommender.summary
+        print(
+            f"Trained {summary['model']} on {summary['interactions']} purchases of "
+            f"{summary['customers_with_purchases']} customers in {summary['seconds']} s: "
+            f"{recommender.path}"
+        )
+    return 0
+
+
+def cmd_eval_recommender(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.recommender.evaluation import format_table, run_evaluation
+
+    rows = run_evaluation(args.dataset, progress=_progress_printer(args.json))
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_table(rows))
+    return 0
+
+
 def cmd_endpoints(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import write_endpoints
 
@@ -361,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--customer", type=int, help="the customer id the token speaks for")
     token.add_argument("--name", help="the person's name")
     token.set_defaults(func=cmd_token)
+    train = sub.add_parser("train-recommender", help="fit the product recommender on the orders")
+    train.add_argument("--model", help="a model name (default: the evaluation's winner)")
+    train.add_argument("--if-missing", action="store_true", help="only when no model exists yet")
+    train.set_defaults(func=cmd_train_recommender)
+    evaluate = sub.add_parser("eval-recommender", help="compare recommenders on a holdout split")
+    evaluate.add_argument("--dataset", choices=["movielens", "demo"], default="movielens")
+    evaluate.set_defaults(func=cmd_eval_recommender)
     sub.add_parser(
         "backfill-surveys", help="rebuild missing survey rows from the tracker store"
     ).set_defaults(func=cmd_backfill_surveys)

@@ -228,3 +228,25 @@ class Meta(Base):
 
     key = Column(String(64), primary_key=True)
     value = Column(Text, nullable=False)
+
+
+class Recommendation(Base):
+    """A product the assistant suggested in a chat, and whether the customer picked it."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("personal", "popular", "similar")), name="kind_known"),
+        Index("ix_recommendations_shown", "shown_at"),
+        Index("ix_recommendations_conversation", "conversation_id", "product_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False)
+    kind = Column(String(16), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    model = Column(String(80), nullable=False)
+    rank = Column(Integer, nullable=False)
+    shown_at = Column(DateTime, nullable=False)
+    picked_at = Column(DateTime)

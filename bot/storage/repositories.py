@@ -14,6 +14,7 @@ from bot.storage.models import (
     OrderEvent,
     OrderItem,
     Product,
+    Recommendation,
     Refund,
     ReturnRequest,
     SurveyResponse,
@@ -243,3 +244,62 @@ class SurveyRepository:
         row.started_at = row.started_at or snapshot.started_at
         row.customer_id = row.customer_id or customer_id
         row.updated_at = now
+
+
+class RecommendationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def shown(
+        self,
+        conversation_id: str,
+        customer_id: int | None,
+        product_ids: list[int],
+        kinds: list[str],
+        reasons: list[str],
+        model: str,
+        now: datetime,
+    ) -> None:
+        """Record the suggestions shown, in the order shown."""
+        for rank, (product_id, kind, reason) in enumerate(
+            zip(product_ids, kinds, reasons, strict=True), start=1
+        ):
+            self.session.add(
+                Recommendation(
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    product_id=product_id,
+                    kind=kind,
+                    reason=reason,
+                    model=model,
+                    rank=rank,
+                    shown_at=now,
+                )
+            )
+
+    def picked(self, conversation_id: str, product_ids: list[int], now: datetime) -> int:
+        """Mark suggestions of this conversation among `product_ids` as picked; how many."""
+        rows = (
+            self.session.execute(
+                select(Recommendation).where(
+                    Recommendation.conversation_id == conversation_id,
+                    Recommendation.product_id.in_(product_ids),
+                    Recommendation.picked_at.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for row in rows:
+            row.picked_at = now
+        return len(rows)
+
+    def acceptance(self) -> tuple[int, int]:
+        """(picked, shown) over all suggestions."""
+        shown = self.session.execute(select(func.count()).select_from(Recommendation)).scalar_one()
+        picked = self.session.execute(
+            select(func.count())
+            .select_from(Recommendation)
+            .where(Recommendation.picked_at.is_not(None))
+        ).scalar_one()
+        return int(picked), int(shown)

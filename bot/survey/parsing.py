@@ -63,7 +63,37 @@ _WORD = re.compile(r"[a-z']+")
 # Number words count only when nothing else is said: in "I'd recommend this one", "one"
 # is not a score.
 _FILLER_WORDS = frozenset(
-    ["i", "i'd", "id", "i'll", "ill", "would", "will", "give", "you", "a", "an", "it", "that", "say", "rate", "solid", "maybe", "about", "around", "probably", "definitely", "score", "is", "my", "out", "of", "stars", "star", "points"]
+    [
+        "i",
+        "i'd",
+        "id",
+        "i'll",
+        "ill",
+        "would",
+        "will",
+        "give",
+        "you",
+        "a",
+        "an",
+        "it",
+        "that",
+        "say",
+        "rate",
+        "solid",
+        "maybe",
+        "about",
+        "around",
+        "probably",
+        "definitely",
+        "score",
+        "is",
+        "my",
+        "out",
+        "of",
+        "stars",
+        "star",
+        "points",
+    ]
 )
 _JOINERS = frozenset({"or", "and", "to", "no", "hmm", "yes"})
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 15:52:17.356760
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,0 +1,168 @@
+"""Product suggestions: personal for known customers, best sellers by category otherwise."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.base import SupportAction
+from bot.auth.tokens import identity_from_events
+from bot.recommender.shop import Suggestion, in_stock_product_ids, purchased_product_ids
+from bot.storage.models import Product
+from bot.storage.repositories import CustomerRepository, RecommendationRepository
+from bot.storage.session import session_scope
+from bot.support.categories import find_category
+
+logger = logging.getLogger(__name__)
+
+HOW_MANY = 4
+
+
+def product_card(product: Product, suggestion: Suggestion) -> dict[str, Any]:
+    line = product.name.split(" - ")[0]
+    return {
+        "id": product.id,
+        "name": product.name,
+        "price": f"{product.price:.2f}",
+        "currency": "EUR",
+        "category": product.category,
+        "reason": suggestion.reason,
+        "url": f"/products/{product.sku}",
+        "payload": "/product_info" + json.dumps({"product": line}),
+    }
+
+
+def one_per_line(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """The best variant of each product line: two colours of one jacket are one suggestion."""
+    seen: set[str] = set()
+    kept = []
+    for suggestion in suggestions:
+        line = suggestion.name.split(" - ")[0]
+        if line not in seen:
+            seen.add(line)
+            kept.append(suggestion)
+    return kept
+
+
+class ActionRecommendProducts(SupportAction):
+    def name(self) -> str:
+        return "action_recommend_products"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Suggest products: "more like X", personal picks, or best sellers in a category."""
+        services = self.services
+        recommender = services.recommender()
+        identity = identity_from_events(services.signing_key(), tracker.events)
+        text = tracker.latest_message.get("text") or ""
+        entities = tracker.latest_message.get("entities") or []
+        category = next(
+            (str(e["value"]) for e in entities if e.get("entity") == "category"), None
+        ) or find_category(text, recommender.categories())
+        named = next((str(e["value"]) for e in entities if e.get("entity") == "product"), None)
+
+        with session_scope(services.session_factory) as session:
+            customer_id = identity.customer_id
+            email = tracker.get_slot("email")
+            if customer_id is None and email:
+                customer = CustomerRepository(session).by_email(email)
+                customer_id = customer.id if customer else None
+            in_stock = in_stock_product_ids(session)
+            like = services.product_matcher().best(named, 0.5)[0] if named else None
+            if like is not None:
+                suggestions = recommender.similar_to(like.keys[0], 3 * HOW_MANY, in_stock=in_stock)
+                suggestions = [s for s in suggestions if not s.name.startswith(like.group)]
+                intro = f"Customers who bought {like.group} also liked:"
+            elif customer_id is not None:
+                bought = purchased_product_ids(session, customer_id)
+                # Another colour or size of something they own is not a suggestion.
+                owned_lines = {
+                    p.name.split(" - ")[0]
+                    for p in session.query(Product).filter(Product.id.in_(bought))
+                }
+                suggestions = [
+                    s
+                    for s in recommender.for_customer(
+                        customer_id,
+                        3 * HOW_MANY,
+                        in_stock=in_stock,
+                        bought=bought,
+                        category=category,
+                    )
+                    if s.name.split(" - ")[0] not in owned_lines
+                ]
+                intro = "Here are a few things I think you'll like:"
+            elif category is not None:
+                suggestions = recommender.best_sellers(category, 3 * HOW_MANY, in_stock=in_stock)
+                intro = f"Our best sellers in {category}:"
+            else:
+                dispatcher.utter_message(
+                    text="Happy to help! What are you shopping for?",
+                    buttons=[
+                        {"title": c, "payload": "/ask_recommendation" + json.dumps({"category": c})}
+                        for c in recommender.categories()
+                    ],
+                )
+                return []
+            suggestions = one_per_line(suggestions)[:HOW_MANY]
+            if not suggestions:
+                dispatcher.utter_message(
+                    text="I don't have a good suggestion for that right now — sorry! You can ask "
+                    "me about any product by name."
+                )
+                return []
+            products = {
+                p.id: p
+                for p in session.query(Product).filter(
+                    Product.id.in_([s.product_id for s in suggestions])
+                )
+            }
+            shown = [(products[s.product_id], s) for s in suggestions if s.product_id in products]
+            cards = [product_card(product, s) for product, s in shown]
+            lines = [
+                f"{i}. {c['name']} — {c['price']} EUR ({c['reason']})"
+                for i, c in enumerate(cards, start=1)
+            ]
+            self._record(
+                tracker.sender_id, customer_id, [s for _, s in shown], recommender.model_name
+            )
+        dispatcher.utter_message(
+            text=intro + "\n" + "\n".join(lines),
+            buttons=[
+                {"title": f"Tell me about {c['name'].split(' - ')[0]}", "payload": c["payload"]}
+                for c in cards
+            ],
+            json_message={"type": "product_cards", "products": cards},
+        )
+        return [SlotSet("product", None)]
+
+    def _record(
+        self,
+        conversation_id: str,
+        customer_id: int | None,
+        suggestions: list[Suggestion],
+        model: str,
+    ) -> None:
+        """Store what was shown; a failure must not cost the customer their answer."""
+        services = self.services
+        try:
+            with session_scope(services.session_factory) as session:
+                RecommendationRepository(session).shown(
+                    conversation_id,
+                    customer_id,
+                    [s.product_id for s in suggestions],
+                    [s.kind for s in suggestions],
+                    [s.reason for s in suggestions],
+                    model,
+                    services.now(),
+                )
+        except SQLAlchemyError:
+            logger.exception("Could not record the suggestions shown to %s", conversation_id)
