@@ -79,6 +79,7 @@ REFERENCE = "rasa_default_diet"
 PREFERRED_ORDER = ["production", REFERENCE, "diet_light", "logreg_words_only"]
 F1_BAND = 0.01  # the verdict's "as accurate as the best"
 LEARNED_EXTRACTORS = ("DIETClassifier", "CRFEntityExtractor")
+EPOCH_COMPONENTS = ("DIETClassifier", "ResponseSelector")
 RESULT_MARKER = "PARSE_RESULT "
 
 # `rasa` with numpy's global RNG seeded first: Rasa's StratifiedKFold(shuffle=True) has no
@@ -132,6 +133,8 @@ class CVResult:
 class TrainResult:
     seconds: float
     fit_seconds: float | None
+    component_seconds: dict[str, float]
+    estimated_seconds: float | None  # with the configured epochs, when they were capped
     model: str
     load_avg: tuple[float, float]
 
@@ -153,7 +156,8 @@ class CandidateResult:
     name: str
     config: str
     diet: bool
-    epochs_note: str | None = None
+    speed_only: bool = False
+    capped_epochs: dict[str, tuple[int, int]] = field(default_factory=dict)
     cv: CVResult | None = None
     train: TrainResult | None = None
     latency: LatencyResult | None = None
@@ -171,7 +175,8 @@ class CandidateResult:
             name=data["name"],
             config=data["config"],
             diet=data["diet"],
-            epochs_note=data.get("epochs_note"),
+            speed_only=data.get("speed_only", False),
+            capped_epochs={k: tuple(v) for k, v in data.get("capped_epochs", {}).items()},  # type: ignore[misc]
             errors=data.get("errors", []),
         )
         if data.get("cv"):
@@ -222,27 +227,28 @@ def check_production_copy(candidates: dict[str, Path]) -> str | None:
 
 
 def effective_config(
-    name: str, path: Path, diet_epochs: int | None, out: Path
-) -> tuple[Path, str | None]:
-    """The config to run: the candidate file, or a copy with DIET/ResponseSelector epochs capped."""
-    if diet_epochs is None:
-        return path, None
+    path: Path, max_epochs: int | None, out: Path
+) -> tuple[Path, dict[str, tuple[int, int]]]:
+    """The config to run: the candidate's file, or a copy with DIET/ResponseSelector epochs
+    capped at `max_epochs`; and {component: (configured epochs, capped epochs)}."""
+    if max_epochs is None:
+        return path, {}
     config = read_yaml(path)
-    capped = []
+    capped = {}
     for component in config["pipeline"]:
-        if component.get("name") in ("DIETClassifier", "ResponseSelector"):
-            epochs = int(component.get("epochs", 300))
-            if epochs > diet_epochs:
-                component["epochs"] = diet_epochs
-                capped.append(f"{component['name']} {epochs}→{diet_epochs}")
+        if component.get("name") in EPOCH_COMPONENTS:
+            epochs = int(component.get("epochs", 300))  # Rasa's default for both
+            if epochs > max_epochs:
+                component["epochs"] = max_epochs
+                capped[component["name"]] = (epochs, max_epochs)
     if not capped:
-        return path, None
+        return path, {}
     target = out / "config.effective.yml"
     target.write_text(
-        f"# {path.name} with epochs capped by compare_pipelines.py --diet-epochs\n"
+        f"# {path.name} with epochs capped by compare_pipelines.py\n"
         + yaml.safe_dump(config, sort_keys=False)
     )
-    return target, "epochs capped: " + ", ".join(capped)
+    return target, capped
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,7 +346,7 @@ def read_cv_results(cv_dir: Path, log: Path, folds: int, seconds: float) -> CVRe
     )
 
 
-def train(name: str, config: Path, out: Path) -> TrainResult:
+def train(name: str, config: Path, out: Path, capped: dict[str, tuple[int, int]]) -> TrainResult:
     model_dir = out / "model"
     shutil.rmtree(model_dir, ignore_errors=True)
     command = [*RASA, "train", "nlu", "--config", rel(config), "--nlu", rel(NLU_DATA)]
@@ -350,43 +356,65 @@ def train(name: str, config: Path, out: Path) -> TrainResult:
     model = model_dir / f"{name}.tar.gz"
     if not model.exists():
         raise RuntimeError(f"rasa train nlu wrote no {model}")
+    fit, components = training_log_times(out / "train.log")
+    estimated = None
+    if capped:
+        # Training time is linear in the epochs (the first one also builds the graph, so this
+        # slightly overestimates): add the missing epochs at the rate measured.
+        extra = sum(
+            components.get(c, 0.0) * (configured / ran - 1)
+            for c, (configured, ran) in capped.items()
+        )
+        estimated = round(seconds + extra, 1)
     return TrainResult(
         seconds=round(seconds, 1),
-        fit_seconds=fit_seconds(out / "train.log"),
+        fit_seconds=fit,
+        component_seconds=components,
+        estimated_seconds=estimated,
         model=rel(model),
         load_avg=(before, load_avg()),
     )
 
 
-def fit_seconds(log: Path) -> float | None:
-    """Seconds from the first 'Starting to train component' to the last 'Finished training'."""
-    start = end = None
+def training_log_times(log: Path) -> tuple[float | None, dict[str, float]]:
+    """From Rasa's training log (1 s resolution): seconds from the first component started to
+    the last one finished, and the seconds each component took (summed over same names)."""
+    first = last = None
+    started: dict[str, datetime] = {}
+    components: dict[str, float] = {}
+    pattern = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
     for line in log.read_text(errors="replace").replace("\r", "\n").splitlines():
-        match = LOG_TIME.match(line)
-        if not match:
+        stamp_match, event = LOG_TIME.match(line), pattern.search(line)
+        if not (stamp_match and event):
             continue
-        stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
-        if start is None and "Starting to train component" in line:
-            start = stamp
-        if "Finished training component" in line:
-            end = stamp
-    return (end - start).total_seconds() if start and end else None
+        stamp = datetime.strptime(stamp_match.group(1), "%Y-%m-%d %H:%M:%S")
+        what, name = event.groups()
+        if what == "Starting to train":
+            first = first or stamp
+            started[name] = stamp
+        elif name in started:
+            last = stamp
+            took = (stamp - started.pop(name)).total_seconds()
+            components[name] = components.get(name, 0.0) + took
+    fit = (last - first).total_seconds() if first and last else None
+    return fit, components
 
 
 # --------------------------------------------------------------------------------------------
 # Parse latency
 
 
-def training_texts() -> list[str]:
+def training_examples() -> list[str]:
+    """The texts of the intent examples in data/nlu, entity annotations stripped."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(str(NLU_DATA))
-    return sorted({m.get("text") for m in data.intent_examples if m.get("text")})
+    return [m.get("text") for m in data.intent_examples if m.get("text")]
 
 
-def pick_messages(count: int, warmup: int, seed: int, out: Path) -> Path:
+def pick_messages(examples: list[str], count: int, warmup: int, seed: int, out: Path) -> Path:
     """Writes the warm-up and measured messages (disjoint, shuffled with `seed`) to a file."""
-    texts = training_texts()
+    texts = sorted(set(examples))
     random.Random(seed).shuffle(texts)
     if len(texts) < count + warmup:
         raise ValueError(f"only {len(texts)} distinct training messages")
@@ -402,8 +430,18 @@ def pick_messages(count: int, warmup: int, seed: int, out: Path) -> Path:
 
 async def parse_worker(model: str, messages_file: str) -> dict[str, Any]:
     """Loads one model in this process and times parsing the messages (the worker's job)."""
-    from rasa.core.agent import Agent
+    import logging
 
+    import rasa.utils.tensorflow.environment as tf_env
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # As `rasa run` sets them up by default (INFO): unconfigured, structlog would print a debug
+    # line for every parsed message, and that would be timed too.
+    configure_logging_and_warnings(logging.INFO, warn_only_once=True, filter_repeated_logs=True)
+    tf_env.setup_tf_environment()
+    configure_structlog(logging.INFO)
     messages = json.loads(Path(messages_file).read_text())
     start = time.perf_counter()
     agent = Agent.load(model)
@@ -474,7 +512,7 @@ def fmt(value: float | None, spec: str) -> str:
 
 
 def label(result: CandidateResult) -> str:
-    return result.name + ("*" if result.epochs_note else "")
+    return result.name + ("*" if result.capped_epochs else "")
 
 
 def verdict(results: list[CandidateResult]) -> dict[str, Any] | None:
@@ -510,6 +548,14 @@ def reference_throughput(results: list[CandidateResult]) -> float | None:
     return ref.latency.parses_per_second if ref and ref.latency else None
 
 
+def train_seconds(train: TrainResult | None) -> str:
+    if train is None:
+        return "—"
+    if train.estimated_seconds is not None:
+        return f"~{train.estimated_seconds:.0f}"
+    return f"{train.seconds:.0f}"
+
+
 def table(results: list[CandidateResult]) -> list[str]:
     ref = reference_throughput(results)
     headers = ["candidate", "folds", "macro-F1", "accuracy", "entity F1", "train s"]
@@ -525,7 +571,7 @@ def table(results: list[CandidateResult]) -> list[str]:
                 fmt(cv and cv.macro_f1, ".3f"),
                 fmt(cv and cv.accuracy, ".3f"),
                 fmt(cv and cv.entity_f1, ".3f"),
-                fmt(tr and tr.seconds, ".0f"),
+                train_seconds(tr),
                 fmt(lat and lat.p50_ms, ".1f"),
                 fmt(lat and lat.p95_ms, ".1f"),
                 fmt(pps, ".0f"),
@@ -620,8 +666,25 @@ def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
             f"({1 - 1 / run['folds']:.0%}): fewer folds slightly understate accuracy."
         )
     for r in results:
-        if r.epochs_note:
-            notes.append(f"{r.name}*: {r.epochs_note} (--diet-epochs), to bound the run.")
+        if r.capped_epochs:
+            capped = ", ".join(f"{c} {ran} of {n}" for c, (n, ran) in r.capped_epochs.items())
+            what = (
+                "speed only (--speed-only): no cross-validation"
+                if r.speed_only
+                else "its accuracy is that of the shorter training"
+            )
+            estimate = ""
+            if r.train and r.train.estimated_seconds is not None:
+                estimate = (
+                    f"; trained in {r.train.seconds:.0f} s, ~{r.train.estimated_seconds:.0f} s "
+                    "extrapolated to all epochs at the measured rate"
+                )
+            notes.append(
+                f"{r.name}*: epochs trained: {capped}, to bound the run; {what}. Parse latency "
+                f"does not depend on the number of epochs{estimate}."
+            )
+        elif r.speed_only:
+            notes.append(f"{r.name}: speed only (--speed-only), no cross-validation.")
         for error in r.errors:
             notes.append(f"{r.name} FAILED: {error}")
     if run.get("production_warning"):
@@ -684,16 +747,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--diet-folds", type=int, default=3, help="folds for candidates with a DIETClassifier"
     )
     parser.add_argument(
+        "--speed-only",
+        nargs="*",
+        metavar="NAME",
+        default=[REFERENCE],
+        help="candidates measured for speed only: no cross-validation, and DIET/ResponseSelector "
+        "trained for --speed-only-epochs (training time extrapolated, marked ~); "
+        "`--speed-only` alone: none",
+    )
+    parser.add_argument(
+        "--speed-only-epochs", type=int, default=10, help="epochs of the --speed-only candidates"
+    )
+    parser.add_argument(
         "--diet-epochs",
         type=int,
-        help="cap DIETClassifier/ResponseSelector epochs (marked * in the table)",
+        help="cap DIETClassifier/ResponseSelector epochs of every candidate (marked * in the table)",
     )
     parser.add_argument("--messages", type=int, default=300, help="messages timed per round")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured parses first")
     parser.add_argument("--latency-rounds", type=int, default=2, help="rounds of the latency phase")
     parser.add_argument("--seed", type=int, default=42, help="seed of the folds and the messages")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
-    parser.add_argument("--skip-cv", action="store_true", help="timings only")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--report-only", action="store_true", help="reprint the last run's summary.json"
@@ -705,6 +779,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--folds and --diet-folds must be at least 2")
     if args.messages < 1 or args.latency_rounds < 1 or args.warmup < 0:
         parser.error("--messages and --latency-rounds must be positive")
+    if min(args.speed_only_epochs, args.diet_epochs or 1) < 1:
+        parser.error("epochs must be positive")
     return args
 
 
@@ -740,7 +816,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     available = discover_candidates()
     names = args.candidates or list(available)
-    unknown = [n for n in names if n not in available]
+    unknown = [n for n in names + args.speed_only if n not in available]
     if unknown:
         raise SystemExit(f"unknown candidates {unknown}; available: {', '.join(available)}")
     out.mkdir(parents=True, exist_ok=True)
@@ -751,6 +827,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "folds": args.folds,
         "diet_folds": args.diet_folds,
         "diet_epochs": args.diet_epochs,
+        "speed_only": [n for n in names if n in args.speed_only],
+        "speed_only_epochs": args.speed_only_epochs,
         "messages": args.messages,
         "warmup": args.warmup,
         "latency_rounds": args.latency_rounds,
@@ -762,8 +840,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run["production_warning"]:
         progress("WARNING: " + run["production_warning"])
     progress(f"candidates: {', '.join(names)}; results in {rel(out)}/ (load {load_avg()})")
-    messages = pick_messages(args.messages, args.warmup, args.seed, out)
-    run["examples"] = len(training_texts())
+    examples = training_examples()
+    run["examples"] = len(examples)
+    messages = pick_messages(examples, args.messages, args.warmup, args.seed, out)
 
     results: list[CandidateResult] = []
     for name in names:
@@ -772,11 +851,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cand_out = out / name
         shutil.rmtree(cand_out, ignore_errors=True)
         cand_out.mkdir(parents=True)
-        config_path, note = effective_config(name, available[name], args.diet_epochs, cand_out)
-        result = CandidateResult(name, rel(available[name]), diet, note)
+        speed_only = name in args.speed_only
+        max_epochs = args.speed_only_epochs if speed_only else args.diet_epochs
+        config_path, capped = effective_config(available[name], max_epochs, cand_out)
+        result = CandidateResult(name, rel(available[name]), diet, speed_only, capped)
         results.append(result)
         folds = args.diet_folds if diet else args.folds
-        if not args.skip_cv:
+        if not speed_only:
             progress(f"{name}: {folds}-fold cross-validation (load {load_avg()}) ...")
             try:
                 result.cv = cross_validate(config_path, folds, args.seed, cand_out)
@@ -789,8 +870,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 progress(f"{name}: cross-validation FAILED: {error}")
         progress(f"{name}: training on all the data (load {load_avg()}) ...")
         try:
-            result.train = train(name, config_path, cand_out)
-            progress(f"{name}: trained in {result.train.seconds:.0f} s")
+            result.train = train(name, config_path, cand_out, capped)
+            estimate = result.train.estimated_seconds
+            progress(
+                f"{name}: trained in {result.train.seconds:.0f} s"
+                + (f" (~{estimate:.0f} s with all epochs)" if estimate else "")
+            )
         except (RuntimeError, OSError) as error:
             result.errors.append(f"training: {error}")
             progress(f"{name}: training FAILED: {error}")

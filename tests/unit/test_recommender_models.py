@@ -180,7 +180,6 @@ def test_items_nobody_bought_are_handled() -> None:
 
 
 def test_implicit_als_wrapper_is_reproducible() -> None:
-    pytest.importorskip("implicit")
     rng = np.random.default_rng(3)
     matrix = sp.random(30, 12, density=0.3, format="csr", random_state=rng, dtype=np.float32)
     matrix.data[:] = 1.0
