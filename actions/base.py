@@ -7,6 +7,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 
+from bot.auth.tokens import Identity, identity_from_events
 from bot.bootstrap import Services, default_services
 
 YES_NO = [
@@ -26,6 +27,10 @@ class ServicesMixin:
         if self._services is None:
             self._services = default_services()
         return self._services
+
+    def identity(self, tracker: Tracker) -> Identity:
+        """Who is chatting, from the newest signed token in the conversation."""
+        return identity_from_events(self.services.signing_key(), tracker.events)
 
 
 class SupportAction(ServicesMixin, Action, abc.ABC):

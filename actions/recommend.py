@@ -13,7 +13,6 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import SupportAction
-from bot.auth.tokens import identity_from_events
 from bot.recommender.shop import Suggestion, in_stock_product_ids, purchased_product_ids
 from bot.storage.models import Product
 from bot.storage.repositories import CustomerRepository, RecommendationRepository
@@ -61,7 +60,6 @@ class ActionRecommendProducts(SupportAction):
         """Suggest products: "more like X", personal picks, or best sellers in a category."""
         services = self.services
         recommender = services.recommender()
-        identity = identity_from_events(services.signing_key(), tracker.events)
         text = tracker.latest_message.get("text") or ""
         entities = tracker.latest_message.get("entities") or []
         category = next(
@@ -70,11 +68,9 @@ class ActionRecommendProducts(SupportAction):
         named = next((str(e["value"]) for e in entities if e.get("entity") == "product"), None)
 
         with session_scope(services.session_factory) as session:
-            customer_id = identity.customer_id
-            email = tracker.get_slot("email")
-            if customer_id is None and email:
-                customer = CustomerRepository(session).by_email(email)
-                customer_id = customer.id if customer else None
+            customer_id = CustomerRepository(session).resolve(
+                self.identity(tracker).customer_id, tracker.get_slot("email")
+            )
             in_stock = in_stock_product_ids(session)
             like = services.product_matcher().best(named, 0.5)[0] if named else None
             if like is not None:

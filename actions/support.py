@@ -67,13 +67,15 @@ class ActionHandoff(SupportAction):
         reason = " | ".join(t for t in recent_user_texts(tracker) if not t.startswith("/"))
         email = tracker.get_slot("email")
         with session_scope(services.session_factory) as session:
-            customer = CustomerRepository(session).by_email(email) if email else None
+            customer_id = CustomerRepository(session).resolve(
+                self.identity(tracker).customer_id, email
+            )
             ticket = TicketRepository(session).open(
                 "handoff",
                 tracker.sender_id,
                 reason,
                 services.now(),
-                customer_id=customer.id if customer else None,
+                customer_id=customer_id,
                 order_number=tracker.get_slot("order_id"),
             )
             ticket_id = str(ticket.id)

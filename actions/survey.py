@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent
+from bot.auth.tokens import identity_from_events
 from bot.bootstrap import Services
 from bot.storage.repositories import CustomerRepository, SurveyRepository, TicketRepository
 from bot.storage.session import session_scope
@@ -50,21 +51,19 @@ SKIP_WORDS = frozenset(
 )
 
 
-def snapshot_from_tracker(tracker: Tracker) -> SurveySnapshot:
+def snapshot_from_tracker(tracker: Tracker, services: Services) -> SurveySnapshot:
     """The survey of the current session, from the events the tracker carries."""
-    return snapshot_of_session(tracker.sender_id, current_session(tracker.events))
+    snapshot = snapshot_of_session(tracker.sender_id, current_session(tracker.events))
+    identity = identity_from_events(services.signing_key(), tracker.events)
+    return replace(snapshot, customer_id=identity.customer_id)
 
 
 def store_survey(services: Services, snapshot: SurveySnapshot) -> int | None:
     """Upsert the survey row; on a database failure log it and go on (the slots keep it)."""
     try:
         with session_scope(services.session_factory) as session:
-            customer = (
-                CustomerRepository(session).by_email(snapshot.email) if snapshot.email else None
-            )
-            row, _ = SurveyRepository(session).upsert(
-                snapshot, services.now(), customer.id if customer else None
-            )
+            customer_id = CustomerRepository(session).resolve(snapshot.customer_id, snapshot.email)
+            row, _ = SurveyRepository(session).upsert(snapshot, services.now(), customer_id)
             session.flush()
             return int(row.id)
     except SQLAlchemyError:
@@ -154,7 +153,7 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
         answer = (parse_nps if slot == "nps_score" else parse_csat)(value)
         if answer.kind is AnswerKind.SCORE:
             # Stored as soon as it is given: a customer may close the chat before the end.
-            snapshot = snapshot_from_tracker(tracker)
+            snapshot = snapshot_from_tracker(tracker, self.services)
             if slot == "nps_score":
                 snapshot = replace(snapshot, nps=answer.value)
             else:
@@ -238,7 +237,8 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
                 ),
             }
         store_survey(
-            self.services, replace(snapshot_from_tracker(tracker), comment=clean_comment(text))
+            self.services,
+            replace(snapshot_from_tracker(tracker, self.services), comment=clean_comment(text)),
         )
         return {"survey_comment": text}
 
@@ -251,7 +251,7 @@ class ActionSurveySubmit(SupportAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Store the answers and thank the customer; offer a person to an unhappy one."""
-        snapshot = snapshot_from_tracker(tracker)
+        snapshot = snapshot_from_tracker(tracker, self.services)
         store_survey(self.services, snapshot)
         events = [SlotSet("survey_status", snapshot.status), SlotSet("pending_question", None)]
         if snapshot.declined and not snapshot.has_answers:
@@ -285,21 +285,20 @@ class ActionOpenFollowup(SupportAction):
     ) -> list[dict[str, Any]]:
         """Open a follow-up ticket linked to this conversation's survey."""
         services = self.services
-        snapshot = snapshot_from_tracker(tracker)
+        snapshot = snapshot_from_tracker(tracker, self.services)
         reason = f"Survey follow-up: NPS {snapshot.nps}, CSAT {snapshot.csat}"
         if snapshot.comment:
             reason += f". Comment: {snapshot.comment}"
         survey_id = store_survey(services, snapshot)
         with session_scope(services.session_factory) as session:
-            customer = (
-                CustomerRepository(session).by_email(snapshot.email) if snapshot.email else None
-            )
             ticket = TicketRepository(session).open(
                 "followup",
                 tracker.sender_id,
                 reason,
                 services.now(),
-                customer_id=customer.id if customer else None,
+                customer_id=CustomerRepository(session).resolve(
+                    snapshot.customer_id, snapshot.email
+                ),
                 survey_response_id=survey_id,
             )
             ticket_id = str(ticket.id)

@@ -94,7 +94,7 @@ RASA_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
-LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+LOG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 _T0 = time.monotonic()
 
@@ -356,15 +356,16 @@ def train(name: str, config: Path, out: Path, capped: dict[str, tuple[int, int]]
     model = model_dir / f"{name}.tar.gz"
     if not model.exists():
         raise RuntimeError(f"rasa train nlu wrote no {model}")
-    fit, components = training_log_times(out / "train.log")
+    fit, components, epoch_rates = training_log_times(out / "train.log")
     estimated = None
     if capped:
-        # Training time is linear in the epochs (the first one also builds the graph, so this
-        # slightly overestimates): add the missing epochs at the rate measured.
-        extra = sum(
-            components.get(c, 0.0) * (configured / ran - 1)
-            for c, (configured, ran) in capped.items()
-        )
+        # Training time is linear in the epochs: add the missing ones at the rate measured
+        # after the first epoch (which also builds the graph); without a rate (1 epoch run),
+        # at the component's whole time per epoch, which overestimates.
+        extra = 0.0
+        for component, (configured, ran) in capped.items():
+            rate = epoch_rates.get(component) or components.get(component, 0.0) / ran
+            extra += rate * (configured - ran)
         estimated = round(seconds + extra, 1)
     return TrainResult(
         seconds=round(seconds, 1),
@@ -376,28 +377,53 @@ def train(name: str, config: Path, out: Path, capped: dict[str, tuple[int, int]]
     )
 
 
-def training_log_times(log: Path) -> tuple[float | None, dict[str, float]]:
-    """From Rasa's training log (1 s resolution): seconds from the first component started to
-    the last one finished, and the seconds each component took (summed over same names)."""
+def tqdm_seconds(text: str) -> int:
+    seconds = 0
+    for part in text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def training_log_times(
+    log: Path,
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """From Rasa's training log: seconds from the first component started to the last one
+    finished, seconds per component (log timestamps, 1 s resolution; same names summed), and
+    seconds per epoch after the first, from the epoch progress bar, per component that has one.
+    """
     first = last = None
     started: dict[str, datetime] = {}
     components: dict[str, float] = {}
-    pattern = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
+    bars: dict[str, dict[int, int]] = {}  # component -> {epoch: elapsed seconds}
+    current = None
+    event_re = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
+    bar_re = re.compile(r"Epochs:.*?\|\s*(\d+)/(\d+) \[((?:\d+:)?\d+:\d+)<")
     for line in log.read_text(errors="replace").replace("\r", "\n").splitlines():
-        stamp_match, event = LOG_TIME.match(line), pattern.search(line)
+        bar = bar_re.search(line)
+        if bar and current:
+            epoch, elapsed = int(bar.group(1)), tqdm_seconds(bar.group(3))
+            bars.setdefault(current, {})[epoch] = elapsed
+            continue
+        stamp_match, event = LOG_TIME.search(line), event_re.search(line)
         if not (stamp_match and event):
             continue
         stamp = datetime.strptime(stamp_match.group(1), "%Y-%m-%d %H:%M:%S")
         what, name = event.groups()
         if what == "Starting to train":
             first = first or stamp
+            current = name
             started[name] = stamp
         elif name in started:
             last = stamp
             took = (stamp - started.pop(name)).total_seconds()
             components[name] = components.get(name, 0.0) + took
+    rates = {}
+    for name, elapsed in bars.items():
+        final = max(elapsed)
+        if final >= 2 and 1 in elapsed:
+            rates[name] = (elapsed[final] - elapsed[1]) / (final - 1)
     fit = (last - first).total_seconds() if first and last else None
-    return fit, components
+    return fit, components, rates
 
 
 # --------------------------------------------------------------------------------------------

@@ -188,7 +188,9 @@ def cmd_backfill_surveys(settings: Settings, args: argparse.Namespace) -> int:
     tracker_engine = create_db_engine(settings.tracker_db_url)
     try:
         with _services(settings) as services:
-            result = backfill_surveys(tracker_engine, services.session_factory, services.now)
+            result = backfill_surveys(
+                tracker_engine, services.session_factory, services.now, services.signing_key()
+            )
     finally:
         tracker_engine.dispose()
     if args.json:

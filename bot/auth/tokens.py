@@ -8,7 +8,7 @@ valid token is an anonymous customer's.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -85,7 +85,7 @@ def verify(key: str, token: str | None) -> Identity:
     )
 
 
-def identity_from_events(key: str, events: list[Mapping[str, Any]]) -> Identity:
+def identity_from_events(key: str, events: Sequence[Mapping[str, Any]]) -> Identity:
     """The identity of the newest user message in `events` that carried a token."""
     for event in reversed(events):
         if event.get("event") != "user":

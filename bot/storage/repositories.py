@@ -185,6 +185,13 @@ class CustomerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def resolve(self, customer_id: int | None, email: str | None) -> int | None:
+        """The customer a chat speaks for: its signed customer id, else the email given."""
+        if customer_id is not None and self.session.get(Customer, customer_id) is not None:
+            return int(customer_id)
+        customer = self.by_email(email) if email else None
+        return int(customer.id) if customer else None
+
     def by_email(self, email: str) -> Customer | None:
         return self.session.execute(
             select(Customer).where(func.lower(Customer.email) == email.lower())

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.auth.tokens import identity_from_events
 from bot.storage.repositories import CustomerRepository, SurveyRepository
 from bot.storage.session import session_scope
 from bot.survey.records import snapshots_with_surveys
@@ -32,6 +33,7 @@ def backfill_surveys(
     tracker_engine: Engine,
     app_sessions: sessionmaker,
     now: Callable[[], datetime],
+    signing_key: str,
     progress: Callable[[int], None] | None = None,
 ) -> BackfillResult:
     """Write every survey found in the tracker store that the app database is missing."""
@@ -41,16 +43,13 @@ def backfill_surveys(
         snapshots = snapshots_with_surveys(sender_id, events)
         if not snapshots:
             continue
+        token_customer = identity_from_events(signing_key, events).customer_id
         with session_scope(app_sessions) as session:
             repository = SurveyRepository(session)
             for snapshot in snapshots:
                 surveys += 1
-                customer = (
-                    CustomerRepository(session).by_email(snapshot.email) if snapshot.email else None
-                )
-                _, was_created = repository.upsert(
-                    snapshot, now(), customer.id if customer else None
-                )
+                customer_id = CustomerRepository(session).resolve(token_customer, snapshot.email)
+                _, was_created = repository.upsert(snapshot, now(), customer_id)
                 created += int(was_created)
         if progress:
             progress(conversations)

@@ -36,8 +36,9 @@ class SurveySnapshot:
     human_involved: bool
     started_at: datetime | None
     email: str | None = None
-
     asked: bool = True
+    # From the chat's signed token, when it carried one.
+    customer_id: int | None = None
 
     @property
     def status(self) -> str:

@@ -223,3 +223,25 @@ async def test_a_database_failure_loses_nothing_the_customer_sees(
         blocker.close()
         services.close()
     assert rows(session_factory) == []
+
+
+async def test_a_signed_in_customer_is_linked_to_their_survey(
+    services, domain, session_factory, shop
+):
+    from bot.auth.tokens import mint
+    from bot.storage.models import Customer
+
+    with session_scope(session_factory) as session:
+        customer_id = session.execute(select(Customer.id)).scalar_one()
+    token = mint(services.signing_key(), "customer", customer_id=customer_id)
+    history = [slot("nps_score", 9.0), slot("csat_score", 4.0)]
+    tracker = make_tracker(
+        "skip",
+        "deny",
+        slots={"nps_score": 9.0, "csat_score": 4.0},
+        history=[*SESSION_START, *history],
+    )
+    tracker.events[-1]["metadata"] = {"token": token}
+    await ActionSurveySubmit(services).run(CollectingDispatcher(), tracker, domain)
+    [row] = rows(session_factory)
+    assert row.customer_id == customer_id
