@@ -245,3 +245,21 @@ async def test_a_signed_in_customer_is_linked_to_their_survey(
     await ActionSurveySubmit(services).run(CollectingDispatcher(), tracker, domain)
     [row] = rows(session_factory)
     assert row.customer_id == customer_id
+
+
+@pytest.mark.parametrize("column, value", [("nps", 11), ("nps", -1), ("csat", 0), ("csat", 6)])
+def test_the_database_refuses_out_of_range_scores(session_factory, column, value):
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    row = SurveyResponse(
+        conversation_id="c",
+        session_key="1",
+        status="partial",
+        created_at=datetime(2026, 11, 1),
+        updated_at=datetime(2026, 11, 1),
+        **{column: value},
+    )
+    with pytest.raises(IntegrityError), session_scope(session_factory) as session:
+        session.add(row)
