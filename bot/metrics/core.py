@@ -1,0 +1,173 @@
+"""The metric definitions of the brief, with 95% confidence intervals.
+
+- NPS = % promoters (9-10) - % detractors (0-6) on answers 0-10. Its interval comes from the
+  variance of the per-answer score (+1 promoter, 0 passive, -1 detractor).
+- CSAT = satisfied answers (4 or 5 on 1-5) / all answers x 100, with a Wilson interval.
+- CLV = sum over t = 1..n of R_t / (1 + r)^t.
+- Retention = repeat customers / all customers x 100, with a Wilson interval.
+
+A rate without its sample size is not a result: every function returns `n` beside the value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from scipy.stats import binomtest, norm
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """A metric's value (None when there is no data), sample size and 95% interval."""
+
+    name: str
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+    counts: dict[str, int] = field(default_factory=dict)
+    # The standard error of `value`, where the interval is a normal one (NPS).
+    standard_error: float | None = None
+
+    def describe(self, digits: int = 0) -> str:
+        """E.g. "32 (95% CI 24 to 40, n = 412)"."""
+        if self.value is None or self.ci_low is None or self.ci_high is None:
+            return f"no data (n = {self.n})"
+        return (
+            f"{self.value:.{digits}f} (95% CI {self.ci_low:.{digits}f} to "
+            f"{self.ci_high:.{digits}f}, n = {self.n})"
+        )
+
+
+def _z(confidence: float = CONFIDENCE) -> float:
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def _scores(values: Iterable[int], low: int, high: int, name: str) -> list[int]:
+    scores = [int(v) for v in values]
+    bad = [v for v in scores if not low <= v <= high]
+    if bad:
+        raise ValueError(f"{name} answers must be between {low} and {high}; got {bad[:5]}")
+    return scores
+
+
+def nps(values: Iterable[int], confidence: float = CONFIDENCE) -> MetricResult:
+    """Net Promoter Score of answers 0-10, in points from -100 to 100."""
+    scores = _scores(values, 0, 10, "NPS")
+    n = len(scores)
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    counts = {
+        "promoters": promoters,
+        "passives": n - promoters - detractors,
+        "detractors": detractors,
+    }
+    if n == 0:
+        return MetricResult("nps", None, 0, None, None, counts)
+    p, d = promoters / n, detractors / n
+    value = 100 * (p - d)
+    variance = p + d - (p - d) ** 2  # of the per-answer score +1 / 0 / -1
+    se = 100 * math.sqrt(variance / n)
+    margin = _z(confidence) * se
+    return MetricResult(
+        "nps",
+        value,
+        n,
+        max(-100.0, value - margin),
+        min(100.0, value + margin),
+        counts,
+        standard_error=se,
+    )
+
+
+def _wilson(
+    name: str, hits: int, n: int, counts: dict[str, int], confidence: float
+) -> MetricResult:
+    if n == 0:
+        return MetricResult(name, None, 0, None, None, counts)
+    interval = binomtest(hits, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return MetricResult(name, 100 * hits / n, n, 100 * interval.low, 100 * interval.high, counts)
+
+
+def csat(values: Iterable[int], confidence: float = CONFIDENCE) -> MetricResult:
+    """Customer satisfaction: the share of 4s and 5s among answers 1-5, in percent."""
+    scores = _scores(values, 1, 5, "CSAT")
+    satisfied = sum(1 for s in scores if s >= 4)
+    return _wilson(
+        "csat",
+        satisfied,
+        len(scores),
+        {"satisfied": satisfied, "not_satisfied": len(scores) - satisfied},
+        confidence,
+    )
+
+
+def retention_rate(
+    repeat_customers: int, total_customers: int, confidence: float = CONFIDENCE
+) -> MetricResult:
+    """Repeat customers as a percentage of all customers of the period."""
+    if not 0 <= repeat_customers <= total_customers:
+        raise ValueError("repeat customers must be between 0 and the number of customers")
+    return _wilson(
+        "retention",
+        repeat_customers,
+        total_customers,
+        {"repeat": repeat_customers, "total": total_customers},
+        confidence,
+    )
+
+
+def clv(revenues: Sequence[float], discount_rate: float) -> float:
+    """Customer lifetime value: each period's revenue discounted to today, summed.
+
+    `revenues[0]` is period 1, discounted once: CLV = sum_t R_t / (1 + r)^t.
+    """
+    if discount_rate <= -1:
+        raise ValueError("the discount rate must be greater than -100%")
+    return sum(r / (1 + discount_rate) ** t for t, r in enumerate(revenues, start=1))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This period against the previous one."""
+
+    current: MetricResult
+    previous: MetricResult
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    @property
+    def significant(self) -> bool:
+        """Whether the 95% interval of the difference excludes zero."""
+        return (
+            self.ci_low is not None
+            and self.ci_high is not None
+            and (self.ci_low > 0 or self.ci_high < 0)
+        )
+
+
+def _standard_error(result: MetricResult) -> float | None:
+    if result.standard_error is not None:
+        return result.standard_error
+    if result.value is None or result.n == 0:
+        return None
+    p = result.value / 100
+    return 100 * math.sqrt(p * (1 - p) / result.n)
+
+
+def compare(
+    current: MetricResult, previous: MetricResult, confidence: float = CONFIDENCE
+) -> Comparison:
+    """The change between two independent samples, with a normal 95% interval."""
+    if current.value is None or previous.value is None:
+        return Comparison(current, previous, None, None, None)
+    se_now, se_before = _standard_error(current), _standard_error(previous)
+    assert se_now is not None and se_before is not None
+    difference = current.value - previous.value
+    margin = _z(confidence) * math.hypot(se_now, se_before)
+    return Comparison(current, previous, difference, difference - margin, difference + margin)
