@@ -55,7 +55,7 @@ validate: install
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(TRAINING_DATA)
 
 lint: install
-	$(BIN)/ruff check bot actions tests benchmarks
+	$(BIN)/ruff check bot actions tests benchmarks scripts
 	$(BIN)/mypy
 
 test-unit: install
