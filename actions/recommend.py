@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from actions.base import SupportAction
 from bot.recommender.shop import Suggestion, in_stock_product_ids, purchased_product_ids
@@ -18,14 +21,20 @@ from bot.storage.models import Product
 from bot.storage.repositories import CustomerRepository, RecommendationRepository
 from bot.storage.session import session_scope
 from bot.support.categories import find_category
+from bot.support.products import line_of
 
 logger = logging.getLogger(__name__)
 
 HOW_MANY = 4
 
 
+def products_by_id(session: Session, ids: Iterable[int]) -> dict[int, Product]:
+    query = select(Product).where(Product.id.in_(list(ids)))
+    return {p.id: p for p in session.execute(query).scalars()}
+
+
 def product_card(product: Product, suggestion: Suggestion) -> dict[str, Any]:
-    line = product.name.split(" - ")[0]
+    line = line_of(product.name)
     return {
         "id": product.id,
         "name": product.name,
@@ -43,7 +52,7 @@ def one_per_line(suggestions: list[Suggestion]) -> list[Suggestion]:
     seen: set[str] = set()
     kept = []
     for suggestion in suggestions:
-        line = suggestion.name.split(" - ")[0]
+        line = line_of(suggestion.name)
         if line not in seen:
             seen.add(line)
             kept.append(suggestion)
@@ -80,10 +89,7 @@ class ActionRecommendProducts(SupportAction):
             elif customer_id is not None:
                 bought = purchased_product_ids(session, customer_id)
                 # Another colour or size of something they own is not a suggestion.
-                owned_lines = {
-                    p.name.split(" - ")[0]
-                    for p in session.query(Product).filter(Product.id.in_(bought))
-                }
+                owned_lines = {line_of(p.name) for p in products_by_id(session, bought).values()}
                 suggestions = [
                     s
                     for s in recommender.for_customer(
@@ -93,7 +99,7 @@ class ActionRecommendProducts(SupportAction):
                         bought=bought,
                         category=category,
                     )
-                    if s.name.split(" - ")[0] not in owned_lines
+                    if line_of(s.name) not in owned_lines
                 ]
                 intro = "Here are a few things I think you'll like:"
             elif category is not None:
@@ -115,12 +121,7 @@ class ActionRecommendProducts(SupportAction):
                     "me about any product by name."
                 )
                 return []
-            products = {
-                p.id: p
-                for p in session.query(Product).filter(
-                    Product.id.in_([s.product_id for s in suggestions])
-                )
-            }
+            products = products_by_id(session, [s.product_id for s in suggestions])
             shown = [(products[s.product_id], s) for s in suggestions if s.product_id in products]
             cards = [product_card(product, s) for product, s in shown]
             lines = [
@@ -133,7 +134,7 @@ class ActionRecommendProducts(SupportAction):
         dispatcher.utter_message(
             text=intro + "\n" + "\n".join(lines),
             buttons=[
-                {"title": f"Tell me about {c['name'].split(' - ')[0]}", "payload": c["payload"]}
+                {"title": f"Tell me about {line_of(c['name'])}", "payload": c["payload"]}
                 for c in cards
             ],
             json_message={"type": "product_cards", "products": cards},

@@ -17,6 +17,7 @@ from bot.storage.repositories import ProductRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
 from bot.support.catalog_search import CatalogEntry, ProductMatcher
 from bot.support.policies import Policies, load_policies
+from bot.support.products import line_of
 
 if TYPE_CHECKING:
     from bot.recommender.shop import ShopRecommender
@@ -42,7 +43,7 @@ class Services:
         if self._matcher is None:
             with session_scope(self.session_factory) as session:
                 entries = [
-                    CatalogEntry(p.id, p.name, p.name.split(" - ")[0])
+                    CatalogEntry(p.id, p.name, line_of(p.name))
                     for p in ProductRepository(session).all()
                 ]
             self._matcher = ProductMatcher(entries)

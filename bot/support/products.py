@@ -5,6 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+VARIANT_SEPARATOR = " - "
+
+
+def line_of(name: str) -> str:
+    """The product line of a catalog name: "Zen Yoga Mat - Green" → "Zen Yoga Mat"."""
+    return name.split(VARIANT_SEPARATOR, 1)[0]
+
+
+def variant_of(name: str) -> str:
+    """The variant of a catalog name: "Zen Yoga Mat - Green" → "Green"."""
+    return name.split(VARIANT_SEPARATOR, 1)[-1]
+
 
 class ProductLike(Protocol):
     name: str
@@ -22,7 +34,7 @@ def describe_product_line(line: str, variants: Sequence[ProductLike]) -> str:
         return f"I couldn't find {line} in our catalog."
     first = variants[0]
     # A variant's description ends with its own variant ("Colour: Black."); all are listed below.
-    variant_of_first = first.name.split(" - ", 1)[-1]
+    variant_of_first = variant_of(first.name)
     description = first.description
     if description.endswith(f": {variant_of_first}."):
         description = description.rsplit(". ", 1)[0] + "."
@@ -30,7 +42,7 @@ def describe_product_line(line: str, variants: Sequence[ProductLike]) -> str:
     price = f"{prices[0]:.2f} EUR" if len(prices) == 1 else f"From {prices[0]:.2f} EUR"
 
     def state(v: ProductLike) -> str:
-        variant = v.name.split(" - ", 1)[-1]
+        variant = variant_of(v.name)
         if v.stock == 0:
             return f"{variant}: out of stock"
         if v.stock < 5:
