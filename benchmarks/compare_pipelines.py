@@ -28,16 +28,18 @@ What it measures
     within 0.01 of the best, the one with the highest parse throughput.
 
 What it costs, and the yardstick
-    On 2 shared cores one epoch of the default DIET (2 transformer layers of 256) takes 25-45 s
-    on this data, so its 100 epochs are 45-75 min per training, and cross-validating it is
-    hours. By default `rasa_default_diet` is therefore measured for speed only
-    (`--speed-only`): no cross-validation, DIET trained for `--speed-only-epochs` (5) epochs;
-    parse latency does not depend on the number of epochs, and the training time is
-    extrapolated to all epochs at the rate measured after the first (shown as ~N). Such
-    candidates are marked * in the table. `--speed-only` with no names measures everything.
-    A default run took about 50 minutes on 2 cores shared with other jobs; most of it is the
-    3-fold cross-validation of `diet_light` (~5 min per fold: training, a ~50 s model load,
-    and parsing all 2,429 examples) and the 5-fold ones of the logistic-regression pipelines.
+    On 2 cores shared with other jobs, one epoch of the default DIET (2 transformer layers of
+    256) takes 8 s on a quiet machine and up to 45 s on a busy one, so its 100 epochs are
+    15-75 min per training, and a 3-fold cross-validation of it another 2-3 times that. By
+    default `rasa_default_diet` is therefore measured for speed only (`--speed-only`): no
+    cross-validation, DIET trained for `--speed-only-epochs` (5) epochs; parse latency does
+    not depend on the number of epochs, and the training time is extrapolated to all epochs at
+    the rate measured after the first (shown as ~N). Such candidates are marked * in the
+    table. `--speed-only` with no names measures everything.
+    A default run takes about 35-40 minutes (36 with a load average of 1-2.5): the
+    3-fold cross-validation of `diet_light` is 15 of them (per fold: 40 epochs, a ~50 s model
+    load, and parsing all 2,429 examples), the 5-fold ones of the logistic-regression
+    pipelines 3-6 each, the latency phase 6 (a DIET model takes ~50 s to load).
 
     Rasa's training cache is switched off for every command (`RASA_MAX_CACHE_SIZE=0`), so
     training times are real and `.rasa/cache` is left alone. Timings on a shared machine move
@@ -51,7 +53,7 @@ Where things go
 Usage
     .venv/bin/python benchmarks/compare_pipelines.py                    # every candidate
     .venv/bin/python benchmarks/compare_pipelines.py --candidates production logreg_words_only
-    .venv/bin/python benchmarks/compare_pipelines.py --folds 3 --diet-folds 2 --json > out.json
+    .venv/bin/python benchmarks/compare_pipelines.py --folds 3 --json > out.json  # same folds for all
     .venv/bin/python benchmarks/compare_pipelines.py --speed-only        # the yardstick too (hours)
     .venv/bin/python benchmarks/compare_pipelines.py --report-only      # reprint the last run
 
@@ -189,7 +191,7 @@ class CandidateResult:
             config=data["config"],
             diet=data["diet"],
             speed_only=data.get("speed_only", False),
-            capped_epochs={k: tuple(v) for k, v in data.get("capped_epochs", {}).items()},  # type: ignore[misc]
+            capped_epochs={k: (v[0], v[1]) for k, v in data.get("capped_epochs", {}).items()},
             errors=data.get("errors", []),
         )
         if data.get("cv"):
@@ -431,10 +433,10 @@ def training_log_times(
             took = (stamp - started.pop(name)).total_seconds()
             components[name] = components.get(name, 0.0) + took
     rates = {}
-    for name, elapsed in bars.items():
-        final = max(elapsed)
-        if final >= 2 and 1 in elapsed:
-            rates[name] = (elapsed[final] - elapsed[1]) / (final - 1)
+    for name, at_epoch in bars.items():
+        final = max(at_epoch)
+        if final >= 2 and 1 in at_epoch:
+            rates[name] = (at_epoch[final] - at_epoch[1]) / (final - 1)
     fit = (last - first).total_seconds() if first and last else None
     return fit, components, rates
 
@@ -556,30 +558,31 @@ def label(result: CandidateResult) -> str:
 
 def verdict(results: list[CandidateResult]) -> dict[str, Any] | None:
     """Highest macro-F1 within F1_BAND of the best, then the fastest parser."""
-    complete = [r for r in results if r.cv and r.latency]
-    if not complete:
-        return None
-    best = max(complete, key=lambda r: r.cv.macro_f1)  # type: ignore[union-attr]
-    band = [r for r in complete if r.cv.macro_f1 >= best.cv.macro_f1 - F1_BAND]  # type: ignore[union-attr]
-    winner = max(band, key=lambda r: r.latency.parses_per_second)  # type: ignore[union-attr]
-    reasons = {}
-    for r in complete:
-        if r is winner:
-            continue
-        gap = best.cv.macro_f1 - r.cv.macro_f1  # type: ignore[union-attr]
-        speed = r.latency.parses_per_second / winner.latency.parses_per_second  # type: ignore[union-attr]
-        if r not in band:
-            reasons[r.name] = f"macro-F1 {gap:.3f} below the best: outside the {F1_BAND} band"
-        else:
-            reasons[r.name] = (
-                f"as accurate (within {F1_BAND}), but parses at {speed:.2f}x the winner's speed"
-            )
-    return {
-        "winner": winner.name,
-        "best_macro_f1": best.name,
-        "band": [r.name for r in band],
-        "others": reasons,
+    scores = {
+        r.name: (r.cv.macro_f1, r.latency.parses_per_second)
+        for r in results
+        if r.cv is not None and r.latency is not None
     }
+    if not scores:
+        return None
+    best = max(scores, key=lambda n: scores[n][0])
+    best_f1 = scores[best][0]
+    band = [n for n, (f1, _) in scores.items() if f1 >= best_f1 - F1_BAND]
+    winner = max(band, key=lambda n: scores[n][1])
+    reasons = {}
+    for name, (f1, speed) in scores.items():
+        if name == winner:
+            continue
+        if name not in band:
+            reasons[name] = (
+                f"macro-F1 {best_f1 - f1:.3f} below the best: outside the {F1_BAND} band"
+            )
+        else:
+            reasons[name] = (
+                f"as accurate (within {F1_BAND}), but parses at "
+                f"{speed / scores[winner][1]:.2f}x the winner's speed"
+            )
+    return {"winner": winner, "best_macro_f1": best, "band": band, "others": reasons}
 
 
 def reference_throughput(results: list[CandidateResult]) -> float | None:
@@ -607,12 +610,12 @@ def table(results: list[CandidateResult]) -> list[str]:
             [
                 label(r),
                 str(cv.folds) if cv else "—",
-                fmt(cv and cv.macro_f1, ".3f"),
-                fmt(cv and cv.accuracy, ".3f"),
-                fmt(cv and cv.entity_f1, ".3f"),
+                fmt(cv.macro_f1 if cv else None, ".3f"),
+                fmt(cv.accuracy if cv else None, ".3f"),
+                fmt(cv.entity_f1 if cv else None, ".3f"),
                 train_seconds(tr),
-                fmt(lat and lat.p50_ms, ".1f"),
-                fmt(lat and lat.p95_ms, ".1f"),
+                fmt(lat.p50_ms if lat else None, ".1f"),
+                fmt(lat.p95_ms if lat else None, ".1f"),
                 fmt(pps, ".0f"),
                 fmt(pps / ref if pps and ref else None, ".2f"),
             ]
@@ -628,15 +631,13 @@ def table(results: list[CandidateResult]) -> list[str]:
 
 def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
     lines: list[str] = []
-    evaluated = [r for r in results if r.cv]
+    evaluated = [(r, r.cv) for r in results if r.cv is not None]
     if evaluated:
         lines += [
             "",
             "Cross-validation (intent accuracy ± std over folds; entity F1 per extractor):",
         ]
-        for r in evaluated:
-            cv = r.cv
-            assert cv is not None
+        for r, cv in evaluated:
             std = f" ± {cv.accuracy_fold_std:.3f}" if cv.accuracy_fold_std is not None else ""
             lines.append(
                 f"  {label(r):<20} {cv.folds} folds, {cv.examples} examples, accuracy {cv.accuracy:.3f}{std}, "
@@ -646,14 +647,14 @@ def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
                 per = ", ".join(f"{k} {v:.2f}" for k, v in ex["per_entity_f1"].items())
                 lines.append(f"      {name:<26} micro-F1 {ex['micro_f1']:.3f}  ({per})")
     if len(evaluated) > 1:
-        intents = sorted({i for r in evaluated for i in r.cv.intent_f1})  # type: ignore[union-attr]
+        intents = sorted({i for _, cv in evaluated for i in cv.intent_f1})
         spread = []
         for intent in intents:
-            scores = [r.cv.intent_f1.get(intent) for r in evaluated]  # type: ignore[union-attr]
+            scores = [cv.intent_f1.get(intent) for _, cv in evaluated]
             known = [s for s in scores if s is not None]
             spread.append((max(known) - min(known), intent, scores))
-        spread.sort(reverse=True)
-        names = [label(r) for r in evaluated]
+        spread.sort(key=lambda item: (-item[0], item[1]))
+        names = [label(r) for r, _ in evaluated]
         width = max(len(n) for n in names) + 2
         lines += ["", "Intent F1 where the candidates differ most:"]
         lines.append("  " + "intent".ljust(24) + "".join(n.rjust(width) for n in names))
@@ -664,16 +665,16 @@ def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
                 "  " + intent.ljust(24) + "".join(fmt(s, ".3f").rjust(width) for s in scores)
             )
         lines += ["", "Most confused intents (true → predicted, count):"]
-        for r in evaluated:
-            pairs = r.cv.confused_pairs[:4]  # type: ignore[union-attr]
-            lines.append(f"  {label(r):<20} " + "; ".join(f"{t} → {p} {n}" for t, p, n in pairs))
+        for r, cv in evaluated:
+            pairs = "; ".join(f"{t} → {p} {n}" for t, p, n in cv.confused_pairs[:4])
+            lines.append(f"  {label(r):<20} {pairs}")
         # Every example is tested exactly once in a cross-validation, so the sets of
         # misclassified messages compare directly (the first candidate is the baseline).
-        base = evaluated[0]
-        base_errors = set(base.cv.error_texts)  # type: ignore[union-attr]
+        base, base_cv = evaluated[0]
+        base_errors = set(base_cv.error_texts)
         lines += ["", f"Misclassified messages compared with {base.name}:"]
-        for r in evaluated[1:]:
-            mine = set(r.cv.error_texts)  # type: ignore[union-attr]
+        for r, cv in evaluated[1:]:
+            mine = set(cv.error_texts)
             lines.append(
                 f"  {label(r):<20} {len(mine - base_errors)} wrong only here, "
                 f"{len(base_errors - mine)} right only here, {len(mine & base_errors)} wrong in both"
@@ -696,12 +697,13 @@ def details(results: list[CandidateResult], run: dict[str, Any]) -> list[str]:
                 )
             lines.append(f"  {label(r):<20} " + "; ".join(parts))
     notes = []
-    folds = {r.cv.folds for r in evaluated}  # type: ignore[union-attr]
+    folds = {cv.folds for _, cv in evaluated}
     if len(folds) > 1:
         notes.append(
             f"DIET candidates were cross-validated with {run['diet_folds']} folds (train on "
             f"{1 - 1 / run['diet_folds']:.0%} of the data per fold), the others with {run['folds']} "
-            f"({1 - 1 / run['folds']:.0%}): fewer folds slightly understate accuracy."
+            f"({1 - 1 / run['folds']:.0%}): fewer folds slightly understate accuracy. "
+            f"`--folds {run['diet_folds']}` gives every candidate the same folds."
         )
     for r in results:
         if r.capped_epochs:
@@ -841,18 +843,88 @@ def output(results: list[CandidateResult], run: dict[str, Any], as_json: bool) -
     return json.dumps(summary, indent=1, ensure_ascii=False) if as_json else text
 
 
+def evaluate_candidate(
+    name: str, path: Path, args: argparse.Namespace, out: Path
+) -> CandidateResult:
+    """Cross-validation (unless speed only) and the training on all the data, one candidate."""
+    out.mkdir(parents=True)
+    speed_only = name in args.speed_only
+    max_epochs = args.speed_only_epochs if speed_only else args.diet_epochs
+    config_path, capped = effective_config(path, max_epochs, out)
+    diet = has_diet(read_yaml(path))
+    result = CandidateResult(name, rel(path), diet, speed_only, capped)
+    folds = args.diet_folds if diet else args.folds
+    if not speed_only:
+        progress(f"{name}: {folds}-fold cross-validation (load {load_avg()}) ...")
+        try:
+            cv = result.cv = cross_validate(config_path, folds, args.seed, out)
+            progress(
+                f"{name}: macro-F1 {cv.macro_f1:.3f}, accuracy {cv.accuracy:.3f}, "
+                f"entity F1 {fmt(cv.entity_f1, '.3f')} ({cv.seconds:.0f} s)"
+            )
+        except (RuntimeError, OSError, KeyError, ValueError) as error:
+            result.errors.append(f"cross-validation: {error}")
+            progress(f"{name}: cross-validation FAILED: {error}")
+    progress(f"{name}: training on all the data (load {load_avg()}) ...")
+    try:
+        trained = result.train = train(name, config_path, out, capped)
+        estimate = trained.estimated_seconds
+        progress(
+            f"{name}: trained in {trained.seconds:.0f} s"
+            + (f" (~{estimate:.0f} s with all epochs)" if estimate else "")
+        )
+    except (RuntimeError, OSError) as error:
+        result.errors.append(f"training: {error}")
+        progress(f"{name}: training FAILED: {error}")
+    (out / "result.json").write_text(json.dumps(result.to_json(), indent=1))
+    return result
+
+
+def measure_latencies(
+    results: list[CandidateResult], messages: Path, rounds: int, out: Path
+) -> None:
+    """The latency phase: every trained model in turn, `rounds` times (ABBA order)."""
+    trained = [(r, r.train) for r in results if r.train is not None]
+    runs: dict[str, list[dict[str, Any]]] = {r.name: [] for r, _ in trained}
+    count = len(json.loads(messages.read_text())["measured"])
+    for round_no in range(1, rounds + 1):
+        for r, tr in trained if round_no % 2 else reversed(trained):
+            progress(
+                f"{r.name}: parse latency, round {round_no}/{rounds}, {count} messages "
+                f"(load {load_avg()}) ..."
+            )
+            try:
+                measured = measure_once(
+                    str(PROJECT_ROOT / tr.model), messages, out / r.name / f"latency-{round_no}.log"
+                )
+            except (RuntimeError, OSError) as error:
+                r.errors.append(f"latency round {round_no}: {error}")
+                progress(f"{r.name}: latency FAILED: {error}")
+                continue
+            runs[r.name].append(measured)
+            timings = measured["timings_ms"]
+            progress(
+                f"{r.name}: p50 {percentile(timings, 0.5):.1f} ms, "
+                f"{1000 * len(timings) / sum(timings):.0f} parses/s"
+            )
+    for r, _ in trained:
+        if runs[r.name]:
+            r.latency, r.timings_ms = summarise_latency(runs[r.name])
+        (out / r.name / "result.json").write_text(json.dumps(r.to_json(), indent=1))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.parse_worker:
-        result = asyncio.run(parse_worker(args.parse_worker, args.messages_file))
-        print(RESULT_MARKER + json.dumps(result), flush=True)
+        measured = asyncio.run(parse_worker(args.parse_worker, args.messages_file))
+        print(RESULT_MARKER + json.dumps(measured), flush=True)
         return 0
 
     out: Path = args.out.resolve()
     if args.report_only:
         summary = json.loads((out / "summary.json").read_text())
-        results = [CandidateResult.from_json(c) for c in summary["candidates"].values()]
-        print(render(results, summary["run"]))
+        loaded = [CandidateResult.from_json(c) for c in summary["candidates"].values()]
+        print(render(loaded, summary["run"]))
         return 0
     if out == NLU_DATA or NLU_DATA in out.parents:
         raise SystemExit("--out must not be inside data/")
@@ -863,10 +935,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown candidates {unknown}; available: {', '.join(available)}")
     out.mkdir(parents=True, exist_ok=True)
-    started = datetime.now().isoformat(timespec="seconds")
+    examples = training_examples()
     run: dict[str, Any] = {
-        "started": started,
+        "started": datetime.now().isoformat(timespec="seconds"),
         "out": str(out),
+        "examples": len(examples),
         "folds": args.folds,
         "diet_folds": args.diet_folds,
         "diet_epochs": args.diet_epochs,
@@ -883,77 +956,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run["production_warning"]:
         progress("WARNING: " + run["production_warning"])
     progress(f"candidates: {', '.join(names)}; results in {rel(out)}/ (load {load_avg()})")
-    examples = training_examples()
-    run["examples"] = len(examples)
     messages = pick_messages(examples, args.messages, args.warmup, args.seed, out)
 
-    results: list[CandidateResult] = []
+    results = []
     for name in names:
-        config = read_yaml(available[name])
-        diet = has_diet(config)
-        cand_out = out / name
-        shutil.rmtree(cand_out, ignore_errors=True)
-        cand_out.mkdir(parents=True)
-        speed_only = name in args.speed_only
-        max_epochs = args.speed_only_epochs if speed_only else args.diet_epochs
-        config_path, capped = effective_config(available[name], max_epochs, cand_out)
-        result = CandidateResult(name, rel(available[name]), diet, speed_only, capped)
-        results.append(result)
-        folds = args.diet_folds if diet else args.folds
-        if not speed_only:
-            progress(f"{name}: {folds}-fold cross-validation (load {load_avg()}) ...")
-            try:
-                result.cv = cross_validate(config_path, folds, args.seed, cand_out)
-                progress(
-                    f"{name}: macro-F1 {result.cv.macro_f1:.3f}, accuracy {result.cv.accuracy:.3f}, "
-                    f"entity F1 {fmt(result.cv.entity_f1, '.3f')} ({result.cv.seconds:.0f} s)"
-                )
-            except (RuntimeError, OSError, KeyError, ValueError) as error:
-                result.errors.append(f"cross-validation: {error}")
-                progress(f"{name}: cross-validation FAILED: {error}")
-        progress(f"{name}: training on all the data (load {load_avg()}) ...")
-        try:
-            result.train = train(name, config_path, cand_out, capped)
-            estimate = result.train.estimated_seconds
-            progress(
-                f"{name}: trained in {result.train.seconds:.0f} s"
-                + (f" (~{estimate:.0f} s with all epochs)" if estimate else "")
-            )
-        except (RuntimeError, OSError) as error:
-            result.errors.append(f"training: {error}")
-            progress(f"{name}: training FAILED: {error}")
-        (cand_out / "result.json").write_text(json.dumps(result.to_json(), indent=1))
-
-    trained = [r for r in results if r.train]
-    runs: dict[str, list[dict[str, Any]]] = {r.name: [] for r in trained}
-    for round_no in range(args.latency_rounds):
-        order = trained if round_no % 2 == 0 else list(reversed(trained))
-        for r in order:
-            assert r.train is not None
-            progress(
-                f"{r.name}: parse latency, round {round_no + 1}/{args.latency_rounds}, "
-                f"{args.messages} messages (load {load_avg()}) ..."
-            )
-            try:
-                measured = measure_once(
-                    str(PROJECT_ROOT / r.train.model),
-                    messages,
-                    out / r.name / f"latency-{round_no + 1}.log",
-                )
-            except (RuntimeError, OSError) as error:
-                r.errors.append(f"latency round {round_no + 1}: {error}")
-                progress(f"{r.name}: latency FAILED: {error}")
-                continue
-            runs[r.name].append(measured)
-            timings = measured["timings_ms"]
-            progress(
-                f"{r.name}: p50 {percentile(timings, 0.5):.1f} ms, "
-                f"{1000 * len(timings) / sum(timings):.0f} parses/s"
-            )
-    for r in trained:
-        if runs[r.name]:
-            r.latency, r.timings_ms = summarise_latency(runs[r.name])
-        (out / r.name / "result.json").write_text(json.dumps(r.to_json(), indent=1))
+        shutil.rmtree(out / name, ignore_errors=True)
+        results.append(evaluate_candidate(name, available[name], args, out / name))
+    measure_latencies(results, messages, args.latency_rounds, out)
 
     run["wall_seconds"] = round(time.monotonic() - _T0, 1)
     progress(f"done in {run['wall_seconds'] / 60:.1f} min")
