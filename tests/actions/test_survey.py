@@ -46,6 +46,17 @@ def answer(
     )
 
 
+def finished_survey(nps: float, csat: float):
+    """The tracker of a session whose survey was answered, at its last answer ("skip")."""
+    history = [slot("nps_score", nps), slot("csat_score", csat)]
+    return make_tracker(
+        "skip",
+        "deny",
+        slots={"nps_score": nps, "csat_score": csat},
+        history=[*SESSION_START, *history],
+    )
+
+
 def slots_of(events):
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
@@ -139,13 +150,7 @@ async def test_comment_is_stored_with_personal_data_masked(services, domain, ses
 
 
 async def test_submit_is_idempotent_per_session(services, domain, session_factory):
-    history = [slot("nps_score", 9.0), slot("csat_score", 4.0)]
-    tracker = make_tracker(
-        "skip",
-        "deny",
-        slots={"nps_score": 9.0, "csat_score": 4.0},
-        history=[*SESSION_START, *history],
-    )
+    tracker = finished_survey(9.0, 4.0)
     for _ in range(2):
         dispatcher = CollectingDispatcher()
         events = await ActionSurveySubmit(services).run(dispatcher, tracker, domain)
@@ -177,13 +182,7 @@ async def test_a_refusal_is_recorded(services, domain, session_factory):
 async def test_a_detractor_is_offered_a_follow_up_linked_to_the_survey(
     services, domain, session_factory
 ):
-    history = [slot("nps_score", 3.0), slot("csat_score", 4.0)]
-    tracker = make_tracker(
-        "skip",
-        "deny",
-        slots={"nps_score": 3.0, "csat_score": 4.0},
-        history=[*SESSION_START, *history],
-    )
+    tracker = finished_survey(3.0, 4.0)
     dispatcher = CollectingDispatcher()
     events = await ActionSurveySubmit(services).run(dispatcher, tracker, domain)
     assert slots_of(events)["pending_question"] == "followup"
@@ -207,13 +206,7 @@ async def test_a_database_failure_loses_nothing_the_customer_sees(
     blocker = sqlite3.connect(settings.var_dir / "supportbot.db", timeout=0)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        history = [slot("nps_score", 9.0), slot("csat_score", 5.0)]
-        tracker = make_tracker(
-            "skip",
-            "deny",
-            slots={"nps_score": 9.0, "csat_score": 5.0},
-            history=[*SESSION_START, *history],
-        )
+        tracker = finished_survey(9.0, 5.0)
         dispatcher = CollectingDispatcher()
         events = await ActionSurveySubmit(services).run(dispatcher, tracker, domain)
         assert texts(dispatcher) == ["Thank you for your feedback! Have a great day."]
@@ -234,13 +227,7 @@ async def test_a_signed_in_customer_is_linked_to_their_survey(
     with session_scope(session_factory) as session:
         customer_id = session.execute(select(Customer.id)).scalar_one()
     token = mint(services.signing_key(), "customer", customer_id=customer_id)
-    history = [slot("nps_score", 9.0), slot("csat_score", 4.0)]
-    tracker = make_tracker(
-        "skip",
-        "deny",
-        slots={"nps_score": 9.0, "csat_score": 4.0},
-        history=[*SESSION_START, *history],
-    )
+    tracker = finished_survey(9.0, 4.0)
     tracker.events[-1]["metadata"] = {"token": token}
     await ActionSurveySubmit(services).run(CollectingDispatcher(), tracker, domain)
     [row] = rows(session_factory)
