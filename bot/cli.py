@@ -203,6 +203,47 @@ def cmd_backfill_surveys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill_conversations(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.session import create_db_engine
+    from bot.transcripts.backfill import backfill_conversations
+
+    tracker_engine = create_db_engine(settings.tracker_db_url)
+    try:
+        with _services(settings) as services:
+            result = backfill_conversations(
+                tracker_engine, services.session_factory, services.signing_key()
+            )
+    finally:
+        tracker_engine.dispose()
+    if args.json:
+        _print_json({"conversations": result.conversations, "sessions": result.sessions})
+    else:
+        print(
+            f"Read {result.conversations} conversations: {result.sessions} sessions summarised."
+        )
+    return 0
+
+
+def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.metrics.cli_output import metrics_json, metrics_text
+    from bot.metrics.periods import parse_period
+    from bot.metrics.queries import Cut
+    from bot.storage.session import session_scope
+
+    with _services(settings) as services:
+        period = parse_period(args.period, services.now().date())
+        if period is None:
+            print(f"Sorry, I don't understand the period {args.period!r}.", file=sys.stderr)
+            return 2
+        cut = Cut(topic=args.topic, channel=args.channel, variant=args.variant)
+        with session_scope(services.session_factory) as session:
+            if args.json:
+                _print_json(metrics_json(session, period, cut, args.by))
+            else:
+                print(metrics_text(session, period, cut, args.by))
+    return 0
+
+
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -411,6 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "backfill-surveys", help="rebuild missing survey rows from the tracker store"
     ).set_defaults(func=cmd_backfill_surveys)
+    sub.add_parser(
+        "backfill-conversations", help="rebuild the metrics' conversation summaries from the tracker store"
+    ).set_defaults(func=cmd_backfill_conversations)
+    metrics = sub.add_parser("metrics", help="the customer-experience metrics of a period")
+    metrics.add_argument("--period", default="last 30 days", help='e.g. "last month", "Q3", "since 1 October"')
+    metrics.add_argument("--by", choices=["topic", "channel", "variant"], help="break down by")
+    metrics.add_argument("--topic", help="only conversations about this topic (an intent name)")
+    metrics.add_argument("--channel", help="only this channel (socketio, rest)")
+    metrics.add_argument("--variant", help="only this experiment variant")
+    metrics.set_defaults(func=cmd_metrics)
     endpoints = sub.add_parser("endpoints", help="write Rasa's endpoints file from the settings")
     endpoints.add_argument("--out", help="where to write it (default var/endpoints.yml)")
     endpoints.set_defaults(func=cmd_endpoints)

@@ -18,14 +18,18 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings
 
 
+# Rasa's SQLTrackerStore, which also writes each session's summary for the metrics.
+TRACKER_STORE_CLASS = "bot.transcripts.summarizing_store.SummarizingTrackerStore"
+
+
 def tracker_store_config(url: str) -> dict[str, Any]:
-    """Rasa's `SQLTrackerStore` settings for an SQLAlchemy URL."""
+    """The tracker store's settings (those of Rasa's `SQLTrackerStore`) for an SQLAlchemy URL."""
     parsed = make_url(url)
     dialect = parsed.get_backend_name()
     if dialect == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+        return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": parsed.database}
     config: dict[str, Any] = {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": parsed.drivername,
         "url": parsed.host or "localhost",
         "db": parsed.database,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scipy.stats import binomtest, norm
+from scipy.stats import t as student_t
 
 CONFIDENCE = 0.95
 
@@ -58,14 +59,19 @@ def _scores(values: Iterable[int], low: int, high: int, name: str) -> list[int]:
 def nps(values: Iterable[int], confidence: float = CONFIDENCE) -> MetricResult:
     """Net Promoter Score of answers 0-10, in points from -100 to 100."""
     scores = _scores(values, 0, 10, "NPS")
-    n = len(scores)
     promoters = sum(1 for s in scores if s >= 9)
     detractors = sum(1 for s in scores if s <= 6)
-    counts = {
-        "promoters": promoters,
-        "passives": n - promoters - detractors,
-        "detractors": detractors,
-    }
+    return nps_from_counts(promoters, len(scores) - promoters - detractors, detractors, confidence)
+
+
+def nps_from_counts(
+    promoters: int, passives: int, detractors: int, confidence: float = CONFIDENCE
+) -> MetricResult:
+    """NPS from the counts of promoters (9-10), passives (7-8) and detractors (0-6)."""
+    if min(promoters, passives, detractors) < 0:
+        raise ValueError("counts cannot be negative")
+    n = promoters + passives + detractors
+    counts = {"promoters": promoters, "passives": passives, "detractors": detractors}
     if n == 0:
         return MetricResult("nps", None, 0, None, None, counts)
     p, d = promoters / n, detractors / n
@@ -84,6 +90,15 @@ def nps(values: Iterable[int], confidence: float = CONFIDENCE) -> MetricResult:
     )
 
 
+def proportion(
+    name: str, hits: int, n: int, confidence: float = CONFIDENCE, labels: tuple[str, str] = ("hits", "misses")
+) -> MetricResult:
+    """A percentage of `hits` among `n`, with a Wilson interval."""
+    if not 0 <= hits <= n:
+        raise ValueError(f"{name}: hits must be between 0 and n")
+    return _wilson(name, hits, n, {labels[0]: hits, labels[1]: n - hits}, confidence)
+
+
 def _wilson(
     name: str, hits: int, n: int, counts: dict[str, int], confidence: float
 ) -> MetricResult:
@@ -97,12 +112,31 @@ def csat(values: Iterable[int], confidence: float = CONFIDENCE) -> MetricResult:
     """Customer satisfaction: the share of 4s and 5s among answers 1-5, in percent."""
     scores = _scores(values, 1, 5, "CSAT")
     satisfied = sum(1 for s in scores if s >= 4)
-    return _wilson(
-        "csat",
-        satisfied,
-        len(scores),
-        {"satisfied": satisfied, "not_satisfied": len(scores) - satisfied},
-        confidence,
+    return csat_from_counts(satisfied, len(scores), confidence)
+
+
+def csat_from_counts(satisfied: int, n: int, confidence: float = CONFIDENCE) -> MetricResult:
+    """CSAT from the number of satisfied answers (4 or 5) among `n` answers."""
+    return proportion("csat", satisfied, n, confidence, ("satisfied", "not_satisfied"))
+
+
+def mean_from_sums(
+    name: str, n: int, total: float, total_of_squares: float, confidence: float = CONFIDENCE
+) -> MetricResult:
+    """A mean with its Student-t interval, from n, the sum and the sum of squares.
+
+    Databases aggregate these three exactly, so the interval needs no row in Python.
+    """
+    if n <= 0:
+        return MetricResult(name, None, 0, None, None, {"n": 0})
+    mean = total / n
+    if n == 1:
+        return MetricResult(name, mean, 1, None, None, {"n": 1})
+    variance = max(0.0, (total_of_squares - n * mean * mean) / (n - 1))
+    se = math.sqrt(variance / n)
+    margin = float(student_t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return MetricResult(
+        name, mean, n, mean - margin, mean + margin, {"n": n}, standard_error=se
     )
 
 
@@ -112,13 +146,7 @@ def retention_rate(
     """Repeat customers as a percentage of all customers of the period."""
     if not 0 <= repeat_customers <= total_customers:
         raise ValueError("repeat customers must be between 0 and the number of customers")
-    return _wilson(
-        "retention",
-        repeat_customers,
-        total_customers,
-        {"repeat": repeat_customers, "total": total_customers},
-        confidence,
-    )
+    return proportion("retention", repeat_customers, total_customers, confidence, ("repeat", "not_repeat"))
 
 
 def clv(revenues: Sequence[float], discount_rate: float) -> float:
@@ -154,7 +182,7 @@ class Comparison:
 def _standard_error(result: MetricResult) -> float | None:
     if result.standard_error is not None:
         return result.standard_error
-    if result.value is None or result.n == 0:
+    if result.value is None or result.n == 0 or result.ci_low is None:
         return None
     p = result.value / 100
     return 100 * math.sqrt(p * (1 - p) / result.n)
@@ -167,7 +195,8 @@ def compare(
     if current.value is None or previous.value is None:
         return Comparison(current, previous, None, None, None)
     se_now, se_before = _standard_error(current), _standard_error(previous)
-    assert se_now is not None and se_before is not None
+    if se_now is None or se_before is None:
+        return Comparison(current, previous, current.value - previous.value, None, None)
     difference = current.value - previous.value
     margin = _z(confidence) * math.hypot(se_now, se_before)
     return Comparison(current, previous, difference, difference - margin, difference + margin)

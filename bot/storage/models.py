@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -202,6 +203,8 @@ class SurveyResponse(Base):
         UniqueConstraint("conversation_id", "session_key", name="uq_survey_responses_session"),
         Index("ix_survey_responses_created", "created_at"),
         Index("ix_survey_responses_topic_created", "topic", "created_at"),
+        # Covers the metric queries of a period, so they read the index alone.
+        Index("ix_survey_responses_created_scores", "created_at", "nps", "csat", "status"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -216,9 +219,50 @@ class SurveyResponse(Base):
     channel = Column(String(40), nullable=False, default="")
     topic = Column(String(64), nullable=False, default="other")
     human_involved = Column(Boolean, nullable=False, default=False)
+    # The experiment variant the conversation was assigned to, if any.
+    variant = Column(String(64))
     started_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
+
+
+class Conversation(Base):
+    """What happened in one conversation session, summarised for the metrics.
+
+    Written as the conversation goes (by the tracker store) and rebuilt from the tracker
+    store by `supportbot backfill-conversations`; the transcript itself stays there.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "session_key", name="uq_conversations_session"),
+        CheckConstraint("user_messages >= 0 AND bot_messages >= 0", name="counts_not_negative"),
+        Index("ix_conversations_started", "started_at"),
+        Index("ix_conversations_topic_started", "topic", "started_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    session_key = Column(String(64), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
+    channel = Column(String(40), nullable=False, default="")
+    topic = Column(String(64), nullable=False, default="other")
+    variant = Column(String(64))
+    started_at = Column(DateTime, nullable=False)
+    last_event_at = Column(DateTime, nullable=False)
+    user_messages = Column(Integer, nullable=False, default=0)
+    bot_messages = Column(Integer, nullable=False, default=0)
+    # Customer messages the assistant did not understand (low confidence or out of scope).
+    fallbacks = Column(Integer, nullable=False, default=0)
+    # Seconds from the customer's first message to the assistant's first reply.
+    first_response_seconds = Column(Float)
+    # Sum and count of the reply times of every customer message, for exact means in SQL.
+    response_seconds_total = Column(Float, nullable=False, default=0.0)
+    responses = Column(Integer, nullable=False, default=0)
+    handed_off = Column(Boolean, nullable=False, default=False)
+    # Seconds from the customer's first message to the hand-off to a person.
+    handoff_seconds = Column(Float)
+    survey_asked = Column(Boolean, nullable=False, default=False)
 
 
 class Meta(Base):

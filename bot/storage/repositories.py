@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import (
+    Conversation,
     Customer,
     Order,
     OrderEvent,
@@ -22,6 +23,7 @@ from bot.storage.models import (
 )
 from bot.support.orders import OrderLine, OrderView, RefundView, ReturnView
 from bot.survey.records import SurveySnapshot, survey_status
+from bot.transcripts.summaries import ConversationSummary
 
 
 def order_view(order: Order, returns: list[ReturnRequest], refunds: list[Refund]) -> OrderView:
@@ -310,3 +312,52 @@ class RecommendationRepository:
             .where(Recommendation.picked_at.is_not(None))
         ).scalar_one()
         return int(picked), int(shown)
+
+
+class ConversationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, conversation_id: str, session_key: str) -> Conversation | None:
+        return self.session.execute(
+            select(Conversation).where(
+                Conversation.conversation_id == conversation_id,
+                Conversation.session_key == session_key,
+            )
+        ).scalar_one_or_none()
+
+    def upsert(self, summary: ConversationSummary) -> Conversation:
+        """Write a session's summary; a later summary of the same session replaces it."""
+        row = self.get(summary.conversation_id, summary.session_key)
+        if row is None:
+            row = Conversation(
+                conversation_id=summary.conversation_id, session_key=summary.session_key
+            )
+            try:
+                with self.session.begin_nested():
+                    self._fill(row, summary)
+                    self.session.add(row)
+                return row
+            except IntegrityError:  # written concurrently: update that row instead
+                row = self.get(summary.conversation_id, summary.session_key)
+                assert row is not None
+        self._fill(row, summary)
+        return row
+
+    @staticmethod
+    def _fill(row: Conversation, summary: ConversationSummary) -> None:
+        row.channel = summary.channel
+        row.topic = summary.topic
+        row.started_at = summary.started_at
+        row.last_event_at = summary.last_event_at
+        row.user_messages = summary.user_messages
+        row.bot_messages = summary.bot_messages
+        row.fallbacks = summary.fallbacks
+        row.first_response_seconds = summary.first_response_seconds
+        row.response_seconds_total = summary.response_seconds_total
+        row.responses = summary.responses
+        row.handed_off = summary.handed_off
+        row.handoff_seconds = summary.handoff_seconds
+        row.survey_asked = summary.survey_asked
+        row.customer_id = summary.customer_id or row.customer_id
+        row.variant = summary.variant or row.variant

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.runtime import endpoints_config, write_endpoints
+from bot.runtime import TRACKER_STORE_CLASS, endpoints_config, write_endpoints
 from bot.settings import Settings
 
 
@@ -10,7 +10,7 @@ def test_embedded_default_uses_sqlite_and_nothing_else(tmp_path: Path):
     settings = Settings(var_dir=tmp_path)
     config = endpoints_config(settings, environ={})
     assert config["tracker_store"] == {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": "sqlite",
         "db": str(tmp_path / "tracker.db"),
     }
@@ -30,7 +30,7 @@ def test_at_scale_only_the_environment_changes(tmp_path: Path):
         },
     )
     assert config["tracker_store"] == {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": "postgresql",
         "url": "db.internal",
         "db": "tracker",

@@ -1,0 +1,72 @@
+"""Managers ask for the customer-experience metrics in the chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import SupportAction
+from bot.metrics.answers import answer_question
+from bot.metrics.questions import METRIC_LABELS, parse_metric_question
+from bot.storage.session import session_scope
+
+REFUSAL = (
+    "Sorry, I can only share business metrics with the shop's managers. "
+    "I'm happy to help with your orders, returns or anything else, though!"
+)
+# Offered when a manager asks without naming a metric.
+SUGGESTED_METRICS = ("nps", "csat", "containment", "first_response_time", "survey_response_rate")
+
+
+def _entity_values(tracker: Tracker, entity: str) -> list[str]:
+    return [
+        str(e["value"])
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == entity and e.get("value")
+    ]
+
+
+class ActionAnswerMetric(SupportAction):
+    def name(self) -> str:
+        return "action_answer_metric"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Answer a manager's metric question with n and intervals; refuse anyone else."""
+        if self.identity(tracker).role != "manager":
+            dispatcher.utter_message(text=REFUSAL)
+            return []
+        periods = _entity_values(tracker, "period")
+        question = parse_metric_question(
+            tracker.latest_message.get("text") or "",
+            today=self.services.now().date(),
+            metric_entities=_entity_values(tracker, "metric"),
+            period_entity=periods[0] if periods else None,
+        )
+        if not question.metrics and not question.pain_points:
+            self.ask_which_metric(dispatcher, question.period.label if question.period_given else None)
+            return []
+        with session_scope(self.services.session_factory) as session:
+            dispatcher.utter_message(text=answer_question(session, question))
+        return []
+
+    @staticmethod
+    def ask_which_metric(dispatcher: CollectingDispatcher, period: str | None) -> None:
+        entities = ', "period": "' + period.replace('"', "") + '"' if period else ""
+        buttons = [
+            {
+                "title": METRIC_LABELS[metric],
+                "payload": f'/ask_metric{{"metric": "{metric}"{entities}}}',
+            }
+            for metric in SUGGESTED_METRICS
+        ]
+        buttons.append({"title": "Where are we worst?", "payload": "where are we worst?"})
+        dispatcher.utter_message(
+            text="Which metric would you like? For example NPS, CSAT, containment or first "
+            "response time — and you can add a period such as \"last month\".",
+            buttons=buttons,
+        )

@@ -1,0 +1,44 @@
+"""Rebuild the conversation summaries of the metrics from the tracker store.
+
+The tracker store writes them as the chats go; this redoes it for conversations held
+before that, or written while the app database was unreachable. Running it twice
+changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from bot.auth.tokens import identity_from_events
+from bot.storage.repositories import ConversationRepository
+from bot.storage.session import session_scope
+from bot.transcripts.summaries import summarize_conversation
+from bot.transcripts.tracker_store import iter_conversations
+
+
+@dataclass(frozen=True)
+class ConversationBackfill:
+    conversations: int
+    sessions: int
+
+
+def backfill_conversations(
+    tracker_engine: Engine, app_sessions: sessionmaker, signing_key: str
+) -> ConversationBackfill:
+    """Write (or rewrite) the summary of every session found in the tracker store."""
+    conversations = sessions = 0
+    for sender_id, events in iter_conversations(tracker_engine):
+        conversations += 1
+        customer_id = identity_from_events(signing_key, events).customer_id
+        summaries = summarize_conversation(sender_id, events, customer_id)
+        if not summaries:
+            continue
+        with session_scope(app_sessions) as session:
+            repository = ConversationRepository(session)
+            for summary in summaries:
+                repository.upsert(summary)
+                sessions += 1
+    return ConversationBackfill(conversations, sessions)
