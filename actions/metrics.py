@@ -9,7 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import SupportAction
-from bot.metrics.answers import answer_question
+from bot.metrics.answers import answer_overview, answer_question, wants_overview
+from bot.metrics.queries import Cut
 from bot.metrics.questions import METRIC_LABELS, parse_metric_question
 from bot.storage.session import session_scope
 
@@ -40,15 +41,23 @@ class ActionAnswerMetric(SupportAction):
         if self.identity(tracker).role != "manager":
             dispatcher.utter_message(text=REFUSAL)
             return []
+        text = tracker.latest_message.get("text") or ""
         periods = _entity_values(tracker, "period")
         question = parse_metric_question(
-            tracker.latest_message.get("text") or "",
+            text,
             today=self.services.now().date(),
             metric_entities=_entity_values(tracker, "metric"),
             period_entity=periods[0] if periods else None,
         )
+        if not question.metrics and not question.pain_points and wants_overview(text):
+            with session_scope(self.services.session_factory) as session:
+                cut = Cut(topic=question.topic)
+                dispatcher.utter_message(text=answer_overview(session, question.period, cut))
+            return []
         if not question.metrics and not question.pain_points:
-            self.ask_which_metric(dispatcher, question.period.label if question.period_given else None)
+            self.ask_which_metric(
+                dispatcher, question.period.label if question.period_given else None
+            )
             return []
         with session_scope(self.services.session_factory) as session:
             dispatcher.utter_message(text=answer_question(session, question))
@@ -67,6 +76,6 @@ class ActionAnswerMetric(SupportAction):
         buttons.append({"title": "Where are we worst?", "payload": "where are we worst?"})
         dispatcher.utter_message(
             text="Which metric would you like? For example NPS, CSAT, containment or first "
-            "response time — and you can add a period such as \"last month\".",
+            'response time — and you can add a period such as "last month".',
             buttons=buttons,
         )

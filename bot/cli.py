@@ -83,6 +83,7 @@ def _sample_orders(settings: Settings, per_status: int) -> dict[str, list[str]]:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from bot.demo.history import seed_history
     from bot.demo.seed import seed_demo
     from bot.storage.migrate import upgrade
 
@@ -93,14 +94,31 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             services.session_factory, settings, progress=_progress_printer(args.json)
         )
         elapsed = time.perf_counter() - started
+        history = seed_history(
+            services.session_factory, settings, progress=_progress_printer(args.json)
+        )
+        history_elapsed = time.perf_counter() - started - elapsed
     if args.json:
-        _print_json({**asdict(summary), "seconds": round(elapsed, 2)})
-    elif summary.already_seeded:
+        _print_json(
+            {
+                **asdict(summary),
+                "seconds": round(elapsed, 2),
+                "history": {**asdict(history), "seconds": round(history_elapsed, 2)},
+            }
+        )
+        return 0
+    if summary.already_seeded:
         print("The demo shop is already in the database; nothing to do.")
     else:
         print(
             f"Seeded the demo shop in {elapsed:.1f} s: {summary.products} products, "
             f"{summary.customers} customers, {summary.orders} orders."
+        )
+    if not history.already_seeded:
+        print(
+            f"Seeded a year of support history in {history_elapsed:.1f} s: "
+            f"{history.conversations:,} conversations, {history.surveys:,} surveys "
+            f"({history.answered:,} answered), {history.tickets:,} hand-off tickets."
         )
     return 0
 
@@ -218,9 +236,7 @@ def cmd_backfill_conversations(settings: Settings, args: argparse.Namespace) -> 
     if args.json:
         _print_json({"conversations": result.conversations, "sessions": result.sessions})
     else:
-        print(
-            f"Read {result.conversations} conversations: {result.sessions} sessions summarised."
-        )
+        print(f"Read {result.conversations} conversations: {result.sessions} sessions summarised.")
     return 0
 
 
@@ -241,6 +257,22 @@ def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
                 _print_json(metrics_json(session, period, cut, args.by))
             else:
                 print(metrics_text(session, period, cut, args.by))
+    return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.metrics.report import write_report
+    from bot.storage.session import session_scope
+
+    if args.months < 1:
+        print("--months must be at least 1.", file=sys.stderr)
+        return 2
+    with _services(settings) as services, session_scope(services.session_factory) as session:
+        path = write_report(session, Path(args.out), services.now(), months=args.months)
+    if args.json:
+        _print_json({"report": str(path)})
+    else:
+        print(f"Wrote the report to {path}.")
     return 0
 
 
@@ -453,15 +485,22 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill-surveys", help="rebuild missing survey rows from the tracker store"
     ).set_defaults(func=cmd_backfill_surveys)
     sub.add_parser(
-        "backfill-conversations", help="rebuild the metrics' conversation summaries from the tracker store"
+        "backfill-conversations",
+        help="rebuild the metrics' conversation summaries from the tracker store",
     ).set_defaults(func=cmd_backfill_conversations)
     metrics = sub.add_parser("metrics", help="the customer-experience metrics of a period")
-    metrics.add_argument("--period", default="last 30 days", help='e.g. "last month", "Q3", "since 1 October"')
+    metrics.add_argument(
+        "--period", default="last 30 days", help='e.g. "last month", "Q3", "since 1 October"'
+    )
     metrics.add_argument("--by", choices=["topic", "channel", "variant"], help="break down by")
     metrics.add_argument("--topic", help="only conversations about this topic (an intent name)")
     metrics.add_argument("--channel", help="only this channel (socketio, rest)")
     metrics.add_argument("--variant", help="only this experiment variant")
     metrics.set_defaults(func=cmd_metrics)
+    report = sub.add_parser("report", help="write the managers' HTML report (plots embedded)")
+    report.add_argument("--out", default="report.html", help="where to write it")
+    report.add_argument("--months", type=int, default=12, help="months of trends and cohorts")
+    report.set_defaults(func=cmd_report)
     endpoints = sub.add_parser("endpoints", help="write Rasa's endpoints file from the settings")
     endpoints.add_argument("--out", help="where to write it (default var/endpoints.yml)")
     endpoints.set_defaults(func=cmd_endpoints)

@@ -17,7 +17,6 @@ from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 
-
 # Rasa's SQLTrackerStore, which also writes each session's summary for the metrics.
 TRACKER_STORE_CLASS = "bot.transcripts.summarizing_store.SummarizingTrackerStore"
 

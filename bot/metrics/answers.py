@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from bot.metrics import customer_value, queries
 from bot.metrics.core import Comparison, MetricResult, compare
+from bot.metrics.overview import overview
 from bot.metrics.periods import Period
+from bot.metrics.queries import EVERYTHING, Cut
 from bot.metrics.questions import METRIC_LABELS, TOPIC_LABELS, MetricQuestion
-from bot.metrics.queries import Cut
 
 PERCENT_METRICS = frozenset({
     "csat", "survey_response_rate", "containment", "handoff_rate", "fallback_rate",
@@ -29,8 +30,11 @@ MIN_PAIN_POINT_ANSWERS = 20
 CURRENCY = "EUR"
 
 
+EXTRA_LABELS = {"handoff_time": "Time to hand-off"}
+
+
 def label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+    return METRIC_LABELS.get(metric) or EXTRA_LABELS.get(metric) or metric.replace("_", " ")
 
 
 def format_number(metric: str, value: float) -> str:
@@ -38,7 +42,9 @@ def format_number(metric: str, value: float) -> str:
     if metric in PERCENT_METRICS:
         return f"{value:.0f}%"
     if metric in SECONDS_METRICS:
-        return f"{value / 60:.1f} min" if abs(value) >= 90 else f"{value:.1f} s"
+        if abs(value) >= 90:
+            return f"{value / 60:.1f} min"
+        return f"{value:.2f} s" if abs(value) < 1 else f"{value:.1f} s"
     if metric == "clv":
         return f"{value:,.2f} {CURRENCY}"
     return f"{value:.0f}"
@@ -46,6 +52,8 @@ def format_number(metric: str, value: float) -> str:
 
 def _bare(metric: str, value: float) -> str:
     """A bound of an interval, without the unit repeated."""
+    if metric in SECONDS_METRICS and abs(value) < 1:
+        return f"{value:.2f}"
     if metric in SECONDS_METRICS and abs(value) < 90:
         return f"{value:.1f}"
     if metric in SECONDS_METRICS:
@@ -56,7 +64,7 @@ def _bare(metric: str, value: float) -> str:
 
 
 def format_result(metric: str, result: MetricResult) -> str:
-    """"32 (95% CI 24 to 40, n = 412; 48% promoters, 16% detractors)"."""
+    """ "32 (95% CI 24 to 40, n = 412; 48% promoters, 16% detractors)"."""
     if result.value is None:
         return f"no data yet (n = {result.n})"
     details = [f"n = {result.n:,}"]
@@ -74,11 +82,13 @@ def format_result(metric: str, result: MetricResult) -> str:
 
 
 def format_change(metric: str, comparison: Comparison, previous_label: str) -> str:
-    """"Previous 30 days: 27 — the change is not significant." """
+    """ "Previous 30 days: 27 — the change is not significant." """
     before = comparison.previous
     if before.value is None:
         return f"{previous_label.capitalize()}: no data to compare with."
-    head = f"{previous_label[:1].upper()}{previous_label[1:]}: {format_number(metric, before.value)}"
+    head = (
+        f"{previous_label[:1].upper()}{previous_label[1:]}: {format_number(metric, before.value)}"
+    )
     if comparison.difference is None:
         return head + "."
     if comparison.ci_low is None or comparison.ci_high is None:
@@ -88,6 +98,8 @@ def format_change(metric: str, comparison: Comparison, previous_label: str) -> s
     direction = "up" if comparison.difference > 0 else "down"
     better = (comparison.difference > 0) == (metric in HIGHER_IS_BETTER)
     unit = " points" if metric in PERCENT_METRICS or metric == "nps" else ""
+    if metric in SECONDS_METRICS:
+        unit = " min" if abs(comparison.difference) >= 90 else " s"
     change = _bare(metric, abs(comparison.difference))
     return (
         f"{head} — {direction} {change}{unit}, a significant change for the "
@@ -110,7 +122,7 @@ def _customer_metric(session: Session, metric: str, period: Period) -> MetricRes
     return retention if metric == "retention" else customer_value.churn(retention)
 
 
-def answer_metric(session: Session, metric: str, period: Period, cut: Cut = Cut()) -> str:
+def answer_metric(session: Session, metric: str, period: Period, cut: Cut = EVERYTHING) -> str:
     """One metric of a period with its interval, and how it compares with the period before."""
     previous = period.previous()
     if metric in CUSTOMER_METRICS:
@@ -136,7 +148,7 @@ def answer_metric(session: Session, metric: str, period: Period, cut: Cut = Cut(
 
 
 def answer_breakdown(
-    session: Session, metric: str, period: Period, by: str, cut: Cut = Cut(), limit: int = 8
+    session: Session, metric: str, period: Period, by: str, cut: Cut = EVERYTHING, limit: int = 8
 ) -> str:
     """One metric per topic, channel or variant, biggest samples first."""
     if metric in CUSTOMER_METRICS:
@@ -153,7 +165,7 @@ def answer_breakdown(
     return "\n".join(lines)
 
 
-def answer_pain_points(session: Session, period: Period, cut: Cut = Cut()) -> str:
+def answer_pain_points(session: Session, period: Period, cut: Cut = EVERYTHING) -> str:
     """The topics with the lowest CSAT and most detractors, with their samples."""
     points = queries.pain_points(
         session, period.start, period.end, min_answers=MIN_PAIN_POINT_ANSWERS, cut=cut
@@ -177,6 +189,31 @@ def answer_pain_points(session: Session, period: Period, cut: Cut = Cut()) -> st
     return "\n".join(lines)
 
 
+OVERVIEW_WORDS = (
+    "kpi", "stats", "statistic", "metrics", "numbers", "how are we doing", "how is the shop",
+    "how did support", "summary", "summarise", "summarize", "report", "dashboard", "overview",
+)  # fmt: skip
+HEADLINE_METRICS = ("nps", "csat", "containment", "first_response_time", "survey_response_rate")
+
+
+def wants_overview(text: str) -> bool:
+    """Whether a question without a metric asks for the headline numbers ("our KPIs")."""
+    lowered = text.lower()
+    return any(word in lowered for word in OVERVIEW_WORDS)
+
+
+def answer_overview(session: Session, period: Period, cut: Cut = EVERYTHING) -> str:
+    """The headline metrics of a period in one message, each with its change."""
+    rows = {row.metric: row for row in overview(session, period, cut, with_customers=False)}
+    lines = [f"The headline numbers, {period.label} (95% intervals; vs {period.previous().label}):"]
+    for metric in HEADLINE_METRICS:
+        row = rows[metric]
+        change = format_change(metric, row.comparison, "before").split(" — ", 1)
+        verdict = change[1].rstrip(".") if len(change) == 2 else "no earlier data"
+        lines.append(f"• {label(metric)}: {format_result(metric, row.current)}; {verdict}")
+    return "\n".join(lines)
+
+
 def answer_question(session: Session, question: MetricQuestion) -> str:
     """The whole reply to a manager's question (metrics, cut, breakdown or pain points)."""
     cut = Cut(topic=question.topic)
@@ -191,4 +228,3 @@ def answer_question(session: Session, question: MetricQuestion) -> str:
         else:
             parts.append(answer_metric(session, metric, question.period, cut))
     return "\n\n".join(parts)
-

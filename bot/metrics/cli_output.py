@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.metrics.answers import format_number, label
+from bot.metrics.answers import PERCENT_METRICS, format_number, label
 from bot.metrics.core import Comparison, MetricResult
 from bot.metrics.overview import breakdown, comparison_json, overview, result_json
 from bot.metrics.periods import Period
-from bot.metrics.queries import Cut
+from bot.metrics.queries import EVERYTHING, Cut
 from bot.metrics.questions import TOPIC_LABELS
 
 BREAKDOWN_COLUMNS = ("nps", "csat", "containment", "first_response_time", "survey_response_rate")
@@ -31,7 +31,10 @@ def _change(metric: str, comparison: Comparison) -> str:
     if comparison.difference is None:
         return "–"
     sign = "+" if comparison.difference >= 0 else "−"
-    size = format_number(metric, abs(comparison.difference))
+    if metric in PERCENT_METRICS or metric == "nps":
+        size = f"{abs(comparison.difference):.0f} pts"
+    else:
+        size = format_number(metric, abs(comparison.difference))
     verdict = "significant" if comparison.significant else "not significant"
     return f"{sign}{size} ({verdict})"
 
@@ -52,7 +55,9 @@ def _span(period: Period) -> str:
     return f"{period.start:%d %b %Y} – {last_day:%d %b %Y}"
 
 
-def metrics_text(session: Session, period: Period, cut: Cut = Cut(), by: str | None = None) -> str:
+def metrics_text(
+    session: Session, period: Period, cut: Cut = EVERYTHING, by: str | None = None
+) -> str:
     """The metrics of a period as an aligned table, with intervals, n and the change."""
     if by:
         return _breakdown_text(session, period, cut, by)
@@ -89,7 +94,7 @@ def _breakdown_text(session: Session, period: Period, cut: Cut, by: str) -> str:
 
 
 def metrics_json(
-    session: Session, period: Period, cut: Cut = Cut(), by: str | None = None
+    session: Session, period: Period, cut: Cut = EVERYTHING, by: str | None = None
 ) -> dict[str, Any]:
     """The same numbers as a JSON-ready dictionary."""
     previous = period.previous()
@@ -105,5 +110,7 @@ def metrics_json(
             for name, results in breakdown(session, period, by, cut).items()
         }
     else:
-        data["metrics"] = {row.metric: comparison_json(row.comparison) for row in overview(session, period, cut)}
+        data["metrics"] = {
+            row.metric: comparison_json(row.comparison) for row in overview(session, period, cut)
+        }
     return data

@@ -91,7 +91,11 @@ def nps_from_counts(
 
 
 def proportion(
-    name: str, hits: int, n: int, confidence: float = CONFIDENCE, labels: tuple[str, str] = ("hits", "misses")
+    name: str,
+    hits: int,
+    n: int,
+    confidence: float = CONFIDENCE,
+    labels: tuple[str, str] = ("hits", "misses"),
 ) -> MetricResult:
     """A percentage of `hits` among `n`, with a Wilson interval."""
     if not 0 <= hits <= n:
@@ -121,11 +125,17 @@ def csat_from_counts(satisfied: int, n: int, confidence: float = CONFIDENCE) -> 
 
 
 def mean_from_sums(
-    name: str, n: int, total: float, total_of_squares: float, confidence: float = CONFIDENCE
+    name: str,
+    n: int,
+    total: float,
+    total_of_squares: float,
+    confidence: float = CONFIDENCE,
+    lower_bound: float | None = None,
 ) -> MetricResult:
     """A mean with its Student-t interval, from n, the sum and the sum of squares.
 
     Databases aggregate these three exactly, so the interval needs no row in Python.
+    `lower_bound` clips the interval for quantities that cannot go below it (times >= 0).
     """
     if n <= 0:
         return MetricResult(name, None, 0, None, None, {"n": 0})
@@ -135,9 +145,8 @@ def mean_from_sums(
     variance = max(0.0, (total_of_squares - n * mean * mean) / (n - 1))
     se = math.sqrt(variance / n)
     margin = float(student_t.ppf(0.5 + confidence / 2, n - 1)) * se
-    return MetricResult(
-        name, mean, n, mean - margin, mean + margin, {"n": n}, standard_error=se
-    )
+    low = mean - margin if lower_bound is None else max(lower_bound, mean - margin)
+    return MetricResult(name, mean, n, low, mean + margin, {"n": n}, standard_error=se)
 
 
 def retention_rate(
@@ -146,7 +155,9 @@ def retention_rate(
     """Repeat customers as a percentage of all customers of the period."""
     if not 0 <= repeat_customers <= total_customers:
         raise ValueError("repeat customers must be between 0 and the number of customers")
-    return proportion("retention", repeat_customers, total_customers, confidence, ("repeat", "not_repeat"))
+    return proportion(
+        "retention", repeat_customers, total_customers, confidence, ("repeat", "not_repeat")
+    )
 
 
 def clv(revenues: Sequence[float], discount_rate: float) -> float:
@@ -182,10 +193,11 @@ class Comparison:
 def _standard_error(result: MetricResult) -> float | None:
     if result.standard_error is not None:
         return result.standard_error
-    if result.value is None or result.n == 0 or result.ci_low is None:
+    if result.value is None or result.n == 0 or result.ci_low is None or result.ci_high is None:
         return None
-    p = result.value / 100
-    return 100 * math.sqrt(p * (1 - p) / result.n)
+    # A proportion's Wilson interval, read back as a standard error: unlike p(1-p)/n it is
+    # not zero at 0% or 100%, so 3 of 3 is not "significantly" better than 88 of 100.
+    return (result.ci_high - result.ci_low) / (2 * _z())
 
 
 def compare(

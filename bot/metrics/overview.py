@@ -16,6 +16,7 @@ from bot.metrics.core import Comparison, MetricResult, compare
 from bot.metrics.periods import Period
 from bot.metrics.queries import (
     CONVERSATION_METRICS,
+    EVERYTHING,
     SURVEY_METRICS,
     ConversationAggregate,
     Cut,
@@ -52,7 +53,7 @@ def _period_results(session: Session, period: Period, cut: Cut) -> dict[str, Met
 
 
 def overview(
-    session: Session, period: Period, cut: Cut = Cut(), with_customers: bool = True
+    session: Session, period: Period, cut: Cut = EVERYTHING, with_customers: bool = True
 ) -> list[OverviewRow]:
     """Each metric of `period` beside the previous period's, with the change's interval."""
     previous = period.previous()
@@ -67,14 +68,16 @@ def overview(
         rows.append(
             OverviewRow(
                 "churn",
-                compare(customer_value.churn(retention_now), customer_value.churn(retention_before)),
+                compare(
+                    customer_value.churn(retention_now), customer_value.churn(retention_before)
+                ),
             )
         )
     return rows
 
 
 def breakdown(
-    session: Session, period: Period, by: str, cut: Cut = Cut()
+    session: Session, period: Period, by: str, cut: Cut = EVERYTHING
 ) -> dict[str, dict[str, MetricResult]]:
     """Each survey and conversation metric per topic, channel or variant."""
     surveys = queries.survey_aggregates(session, period.start, period.end, cut, by)

@@ -56,7 +56,9 @@ class Period:
             raise ValueError("Period takes naive datetimes (UTC implied)")
         if self.end <= self.start:
             raise ValueError(f"Period must end after it starts: {self.start} to {self.end}")
-        if self.kind != "window" and self.start != _midnight(_unit_start(self.start.date(), self.kind)):
+        if self.kind != "window" and self.start != _midnight(
+            _unit_start(self.start.date(), self.kind)
+        ):
             raise ValueError(f"A {self.kind} period must start at the start of a {self.kind}")
 
     @property
@@ -194,7 +196,9 @@ def _previous_window_label(period: Period) -> str:
 # --- building periods -------------------------------------------------------------------------
 
 
-def _calendar(kind: PeriodKind, start: date, today: date, label: str | None = None) -> Period | None:
+def _calendar(
+    kind: PeriodKind, start: date, today: date, label: str | None = None
+) -> Period | None:
     """The calendar period of `kind` from `start`, cut at the end of today; None if not started."""
     if start > today:
         return None
@@ -276,7 +280,16 @@ _MONTHS: Final = {
     "sept": 9,
 }
 _WEEKDAYS: Final = {name.lower(): i for i, name in enumerate(calendar.day_name)}
-_ORDINALS: Final = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+_ORDINALS: Final = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+}
 _QUARTER_STARTS: Final = {1: 1, 2: 4, 3: 7, 4: 10}
 
 
@@ -391,7 +404,10 @@ _RULES: Final[tuple[tuple[re.Pattern[str], _Handler], ...]] = tuple(
         (r"\byesterday\b", _on_yesterday),
         (rf"\bq([1-4])\b(?:\s*(?:of\s+|[-/]\s*)?{_YEAR}\b)?", _on_quarter),
         (rf"\b{_YEAR}\s*[-/]?\s*q([1-4])\b", _on_year_quarter),
-        (rf"\b({_alternation(_ORDINALS)})\s+quarter\b(?:\s+(?:of\s+)?{_YEAR}\b)?", _on_ordinal_quarter),
+        (
+            rf"\b({_alternation(_ORDINALS)})\s+quarter\b(?:\s+(?:of\s+)?{_YEAR}\b)?",
+            _on_ordinal_quarter,
+        ),
         (rf"\b{_MONTH_NAMED}\b(?:\s+(?:of\s+)?{_YEAR}\b)?", _on_month),
         (rf"(?<!{_NOT_NUMERIC}){_YEAR}(?!{_NOT_NUMERIC})", _on_year),
         (rf"(?<!{_NOT_NUMERIC})(\d{{4}})-(\d\d?)-(\d\d?)(?!{_NOT_NUMERIC})", _on_iso_date),

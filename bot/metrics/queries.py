@@ -55,6 +55,10 @@ class Cut:
         return self.topic is None and self.channel is None and self.variant is None
 
 
+# The default cut: every conversation.
+EVERYTHING = Cut()
+
+
 class _Additive:
     """Aggregates that add up field by field (days into weeks, groups into totals)."""
 
@@ -119,7 +123,7 @@ def survey_aggregates(
     session: Session,
     start: datetime,
     end: datetime,
-    cut: Cut = Cut(),
+    cut: Cut = EVERYTHING,
     by: str | None = None,
 ) -> dict[str, SurveyAggregate]:
     """Survey counts of [start, end), in total (key "all") or per `by` value."""
@@ -151,7 +155,7 @@ def conversation_aggregates(
     session: Session,
     start: datetime,
     end: datetime,
-    cut: Cut = Cut(),
+    cut: Cut = EVERYTHING,
     by: str | None = None,
 ) -> dict[str, ConversationAggregate]:
     """Conversation counts and time sums of [start, end), in total or per `by` value."""
@@ -186,14 +190,11 @@ def conversation_aggregates(
     for row in session.execute(query):
         values = list(row)
         name = str(values.pop(0)) if key is not None else "all"
-        counts = [int(v or 0) for v in values[:4]]
-        rest = values[4:]
-        found[name] = ConversationAggregate(
-            *counts,
-            int(rest[0] or 0), float(rest[1] or 0), float(rest[2] or 0),
-            int(rest[3] or 0), float(rest[4] or 0), float(rest[5] or 0),
-            int(rest[6] or 0), float(rest[7] or 0), float(rest[8] or 0),
-        )  # fmt: skip
+        converted: dict[str, Any] = {
+            f.name: (int if f.type in ("int", int) else float)(value or 0)
+            for f, value in zip(fields(ConversationAggregate), values, strict=True)
+        }
+        found[name] = ConversationAggregate(**converted)
     return found
 
 
@@ -223,12 +224,17 @@ def conversation_metric(metric: str, aggregate: ConversationAggregate) -> Metric
         )
     if metric == "first_response_time":
         return mean_from_sums(
-            metric, a.first_response_n, a.first_response_sum, a.first_response_squares
-        )
+            metric, a.first_response_n, a.first_response_sum, a.first_response_squares,
+            lower_bound=0.0,
+        )  # fmt: skip
     if metric == "response_time":
-        return mean_from_sums(metric, a.response_n, a.response_sum, a.response_squares)
+        return mean_from_sums(
+            metric, a.response_n, a.response_sum, a.response_squares, lower_bound=0.0
+        )
     if metric == "handoff_time":
-        return mean_from_sums(metric, a.handoff_n, a.handoff_sum, a.handoff_squares)
+        return mean_from_sums(
+            metric, a.handoff_n, a.handoff_sum, a.handoff_squares, lower_bound=0.0
+        )
     raise ValueError(f"{metric!r} is not a conversation metric")
 
 
@@ -237,7 +243,7 @@ def is_supported(metric: str) -> bool:
 
 
 def metric_result(
-    session: Session, metric: str, start: datetime, end: datetime, cut: Cut = Cut()
+    session: Session, metric: str, start: datetime, end: datetime, cut: Cut = EVERYTHING
 ) -> MetricResult:
     """One metric over [start, end) for the conversations of `cut`."""
     if metric in SURVEY_METRICS:
@@ -252,7 +258,7 @@ def metric_result(
 
 
 def metric_by(
-    session: Session, metric: str, start: datetime, end: datetime, by: str, cut: Cut = Cut()
+    session: Session, metric: str, start: datetime, end: datetime, by: str, cut: Cut = EVERYTHING
 ) -> dict[str, MetricResult]:
     """One metric per topic, channel or variant, largest samples first."""
     if metric in SURVEY_METRICS:
@@ -271,7 +277,7 @@ def with_previous(
     metric: str,
     period: tuple[datetime, datetime],
     previous: tuple[datetime, datetime],
-    cut: Cut = Cut(),
+    cut: Cut = EVERYTHING,
 ) -> Comparison:
     """A metric of a period compared with the previous period: change and its interval."""
     return compare(
@@ -293,7 +299,7 @@ def pain_points(
     end: datetime,
     min_answers: int = 20,
     limit: int = 5,
-    cut: Cut = Cut(),
+    cut: Cut = EVERYTHING,
 ) -> list[PainPoint]:
     """Topics with the lowest CSAT and most detractors, among those with enough answers.
 
@@ -310,7 +316,10 @@ def pain_points(
                 csat=survey_metric("csat", aggregate),
                 nps=survey_metric("nps", aggregate),
                 detractor_share=proportion(
-                    "detractors", aggregate.detractors, aggregate.nps_n, labels=("detractors", "others")
+                    "detractors",
+                    aggregate.detractors,
+                    aggregate.nps_n,
+                    labels=("detractors", "others"),
                 ),
             )
         )
@@ -339,7 +348,7 @@ def trend(
     start: datetime,
     end: datetime,
     bucket: str = "week",
-    cut: Cut = Cut(),
+    cut: Cut = EVERYTHING,
 ) -> list[tuple[date, MetricResult]]:
     """The metric per day, week (from Monday) or month of [start, end), oldest first."""
     rolled: dict[date, Any] = {}
@@ -358,7 +367,7 @@ def trend(
 
 
 def score_distribution(
-    session: Session, question: str, start: datetime, end: datetime, cut: Cut = Cut()
+    session: Session, question: str, start: datetime, end: datetime, cut: Cut = EVERYTHING
 ) -> dict[int, int]:
     """How many answers each score got: NPS 0-10 or CSAT 1-5."""
     if question not in ("nps", "csat"):

@@ -79,7 +79,7 @@ CSAT_NOW = [5, 5, 4, 4, 4, 3, 3, 2, 1, 1, 5, 4]
 @pytest.fixture
 def filled(session_factory: sessionmaker) -> sessionmaker:
     with session_scope(session_factory) as session:
-        for day, (n, c) in enumerate(zip(NPS_NOW, CSAT_NOW)):
+        for day, (n, c) in enumerate(zip(NPS_NOW, CSAT_NOW, strict=True)):
             session.add(survey(START + timedelta(days=day, hours=9), n, c))
         # Returns are worse; a declined survey; one answer outside the period on each side.
         for n, c in [(2, 1), (5, 2), (9, 4), (4, 2), (6, 3)] * 5:
@@ -91,7 +91,9 @@ def filled(session_factory: sessionmaker) -> sessionmaker:
         session.add(conversation(START, first_response=0.5, replies=(0.5, 1.5), fallbacks=1))
         session.add(conversation(START + timedelta(days=1), first_response=2.0, replies=(2.0,)))
         session.add(
-            conversation(START + timedelta(days=8), "payment_issue", handed_off=True, replies=(1.0, 3.0))
+            conversation(
+                START + timedelta(days=8), "payment_issue", handed_off=True, replies=(1.0, 3.0)
+            )
         )
         session.add(conversation(START + timedelta(days=9), first_response=None, replies=()))
         session.add(conversation(END + timedelta(days=1), handed_off=True))
@@ -122,17 +124,24 @@ def test_a_topic_cut_and_a_breakdown_by_topic(filled: sessionmaker):
 
 def test_conversation_rates_and_times(filled: sessionmaker):
     with session_scope(filled) as session:
+
         def get(metric: str) -> core.MetricResult:
             return queries.metric_result(session, metric, START, END)
 
         containment, handoff = get("containment"), get("handoff_rate")
-        fallback, first, reply = get("fallback_rate"), get("first_response_time"), get("response_time")
+        fallback, first, reply = (
+            get("fallback_rate"),
+            get("first_response_time"),
+            get("response_time"),
+        )
     assert (containment.value, containment.n) == (75.0, 4)
     assert handoff.value == 25.0
     assert (fallback.value, fallback.n) == (pytest.approx(100 / 12), 12)
     # Mean of 0.5, 2.0 and 1.0 (the fourth conversation had no reply).
     assert (first.value, first.n) == (pytest.approx(3.5 / 3), 3)
-    assert first == core.mean_from_sums("first_response_time", 3, 3.5, 0.25 + 4 + 1)
+    assert first == core.mean_from_sums(
+        "first_response_time", 3, 3.5, 0.25 + 4 + 1, lower_bound=0.0
+    )
     # Per-conversation mean reply times 1.0, 2.0 and 2.0.
     assert (reply.value, reply.n) == (pytest.approx(5 / 3), 3)
 
