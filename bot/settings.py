@@ -32,6 +32,16 @@ class Settings:
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
+    # The website (widget, staff console, manager dashboard).
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    # Where the browser reaches Rasa's socket.io channel (empty: same host as the page, rasa_port).
+    public_rasa_url: str = ""
+    # The shop page lets a visitor "log in as" a demo customer; off for a real shop.
+    demo_login: bool = True
+    # Failed staff logins allowed per name and address within login_window_seconds.
+    max_login_attempts: int = 5
+    login_window_seconds: int = 300
     policies_file: Path = PROJECT_ROOT / "data" / "policies.yml"
     # How many times the bot accepts a wrong order number before offering a person.
     max_order_lookup_failures: int = 2
@@ -69,6 +79,12 @@ class Settings:
             rasa_host=_env("RASA_HOST", "127.0.0.1"),
             rasa_port=int(_env("RASA_PORT", "5005")),
             action_port=int(_env("ACTION_PORT", "5055")),
+            web_host=_env("WEB_HOST", "127.0.0.1"),
+            web_port=int(_env("WEB_PORT", "8080")),
+            public_rasa_url=_env("SUPPORTBOT_PUBLIC_RASA_URL", ""),
+            demo_login=_env("SUPPORTBOT_DEMO_LOGIN", "1") not in ("0", "false", "no"),
+            max_login_attempts=int(_env("SUPPORTBOT_MAX_LOGIN_ATTEMPTS", "5")),
+            login_window_seconds=int(_env("SUPPORTBOT_LOGIN_WINDOW_SECONDS", "300")),
             policies_file=Path(
                 _env("SUPPORTBOT_POLICIES", str(PROJECT_ROOT / "data" / "policies.yml"))
             ),

@@ -57,11 +57,14 @@ class RunningBot:
     var_dir: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
 
-    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+    def say(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Send one message over the REST channel and return the bot's replies."""
-        replies = http_json(
-            f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message}
-        )
+        payload: dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            payload["metadata"] = metadata
+        replies = http_json(f"{self.rasa_url}/webhooks/rest/webhook", payload)
         assert isinstance(replies, list)
         return replies
 

@@ -1,0 +1,15 @@
+"""Typed application state: every handler reads what it needs through these keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot.bootstrap import Services
+from bot.settings import Settings
+
+settings_key = web.AppKey("settings", Settings)
+# The app database's services (engine, session factory, signing key, clock).
+services_key = web.AppKey("services", Services)
+# Rasa's tracker store, read for transcripts and erased on request.
+tracker_engine_key = web.AppKey("tracker_engine", Engine)

@@ -1,0 +1,65 @@
+"""Managers ask for metrics over the real REST channel; the tracker store feeds the metrics."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import sqlalchemy as sa
+
+from tests.integration.conftest import RunningBot
+
+
+def _conversation_rows(bot: RunningBot, sender: str) -> list[sa.Row]:
+    engine = sa.create_engine(f"sqlite:///{bot.var_dir / 'supportbot.db'}")
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(
+                    sa.text(
+                        "SELECT topic, user_messages, bot_messages, first_response_seconds,"
+                        " handed_off, channel FROM conversations WHERE conversation_id = :c"
+                    ),
+                    {"c": sender},
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_customer_gets_no_numbers(running_bot: RunningBot):
+    token = running_bot.cli("token", "--role", "customer", "--customer", "5")["token"]
+    for metadata in (None, {"token": token}):
+        reply = running_bot.say(f"metrics-customer-{uuid.uuid4().hex[:6]}", "what's our NPS this month?", metadata)
+        text = " ".join(m.get("text", "") for m in reply)
+        assert text.startswith("Sorry, I can only share business metrics with the shop's managers")
+        assert not re.search(r"\d", text)
+
+
+def test_a_manager_gets_the_same_nps_as_the_command_line(running_bot: RunningBot):
+    token = running_bot.cli("token", "--role", "manager", "--name", "Maria")["token"]
+    expected = running_bot.cli("metrics", "--period", "last 30 days")["metrics"]["nps"]
+    assert expected["n"] > 100  # the demo's year of history
+    reply = running_bot.say(
+        f"metrics-manager-{uuid.uuid4().hex[:6]}", "what's our NPS last 30 days?", {"token": token}
+    )
+    [message] = reply
+    assert message["text"].startswith(
+        f"NPS, last 30 days: {expected['value']:.0f} (95% CI {expected['ci_low']:.0f} to "
+        f"{expected['ci_high']:.0f}, n = {expected['n']:,};"
+    )
+    assert "Previous 30 days:" in message["text"]
+
+
+def test_every_chat_is_summarised_for_the_metrics_as_it_goes(running_bot: RunningBot):
+    sender = f"summary-{uuid.uuid4().hex[:8]}"
+    running_bot.say(sender, "how much is shipping to France?")
+    running_bot.say(sender, "I want to talk to a person")
+    [row] = _conversation_rows(running_bot, sender)
+    topic, user_messages, bot_messages, first_response, handed_off, channel = row
+    assert user_messages == 2
+    assert bot_messages >= 2
+    assert topic in {"shipping_info", "request_human"}
+    assert 0 <= first_response < 10
+    assert handed_off
+    assert channel == "rest"
