@@ -8,8 +8,10 @@ RASA := $(BIN)/rasa
 MODEL := models/supportbot.tar.gz
 TRAINING_DATA := data/nlu data/rules.yml
 TRAINING_FILES := config.yml domain.yml $(shell find data/nlu -name '*.yml' 2>/dev/null) data/rules.yml
+# The website's JavaScript libraries (socket.io client, Chart.js), from npm, served locally.
+VENDOR := bot/web/static/vendor/VERSIONS.json
 
-.PHONY: help install migrate seed recommender train run shell test test-unit test-conversations validate lint eval-nlu bench clean
+.PHONY: help install migrate seed recommender train run shell test test-unit test-conversations validate lint eval-nlu bench clean web-assets browser
 
 help:
 	@echo "make run    - set up everything and start the bot (Rasa server + action server)"
@@ -45,7 +47,22 @@ $(MODEL): $(TRAINING_FILES) | $(VENV)/.installed
 
 train: $(MODEL)
 
-run: recommender train
+$(VENDOR): web/package.json web/package-lock.json web/build.mjs
+	@command -v npm >/dev/null || { echo "npm is needed for the website's scripts: install Node.js 18+ (e.g. apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	npm run --silent build --prefix web
+
+web-assets: $(VENDOR)
+
+# Chromium for the browser tests (Debian's package); skipped with a message where it can't be installed.
+browser:
+	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	    else echo "Chromium is not installed: the browser tests will be skipped (install the chromium package)"; fi; }
+
+run: recommender train web-assets
 	$(SUPPORTBOT) serve
 
 shell: recommender train
@@ -58,7 +75,7 @@ lint: install
 	$(BIN)/ruff check bot actions tests benchmarks scripts
 	$(BIN)/mypy
 
-test-unit: install
+test-unit: install web-assets browser
 	$(BIN)/pytest -q
 
 test-conversations: train
@@ -76,4 +93,4 @@ bench: seed train
 	$(PY) benchmarks/chat_latency.py
 
 clean:
-	rm -rf $(VENV) models results var/logs
+	rm -rf $(VENV) models results var/logs web/node_modules bot/web/static/vendor

@@ -343,6 +343,41 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
     )
 
 
+def start_web_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+    # The child keeps its own copy of the log's file descriptor; ours can close.
+    with (log_dir / "web.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.web.app"],
+            cwd=settings.project_root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+
+
+def _web_url(settings: Settings) -> str:
+    """The website's address as a browser on this machine reaches it."""
+    host = settings.web_host
+    if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost", ""):
+        host = "localhost"
+    return f"http://{host}:{settings.web_port}"
+
+
+def _staff_accounts(settings: Settings) -> int | None:
+    """How many website accounts there are (None when the database cannot tell yet)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.storage.models import User
+    from bot.storage.session import session_scope
+
+    try:
+        with _services(settings) as services, session_scope(services.session_factory) as session:
+            return int(session.execute(select(func.count()).select_from(User)).scalar_one())
+    except SQLAlchemyError:
+        return None
+
+
 def _stop(processes: Sequence[subprocess.Popen]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -356,6 +391,9 @@ def _stop(processes: Sequence[subprocess.Popen]) -> None:
 
 HOW_TO_CHAT = """
 Supportbot is running.
+  Shop (chat)    {web}/
+  Staff console  {web}/staff
+  Manager        {web}/manager
   Rasa server    {rasa}   (REST and socket.io channels, HTTP API)
   Action server  http://127.0.0.1:{action_port}
   Logs           {logs}
@@ -394,22 +432,32 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     processes.append(actions)
     rasa = start_rasa_server(settings, endpoints, log_dir)
     processes.append(rasa)
-    print("Starting the action server and the Rasa server (loading the model takes a while)…")
-    ready = _wait_for(
-        f"http://127.0.0.1:{settings.action_port}/health", actions, 120
-    ) and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
+    website = start_web_server(settings, log_dir)
+    processes.append(website)
+    print(
+        "Starting the action server, the Rasa server and the website "
+        "(loading the model takes a while)…"
+    )
+    ready = (
+        _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+        and _wait_for(f"http://127.0.0.1:{settings.web_port}/healthz", website, 60)
+        and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
+    )
     if not ready:
         print(f"The servers did not start; see the logs in {log_dir}.", file=sys.stderr)
         _stop(processes)
         return 1
     print(
         HOW_TO_CHAT.format(
+            web=_web_url(settings),
             rasa=settings.rasa_url,
             action_port=settings.action_port,
             logs=log_dir,
             order=_an_order_to_try(settings),
         )
     )
+    if _staff_accounts(settings) == 0:
+        print("No staff accounts yet: supportbot user add NAME --role manager\n")
     while all(p.poll() is None for p in processes):
         time.sleep(1)
     failed = [p for p in processes if p.poll() is not None]
@@ -446,6 +494,121 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
         )
     finally:
         _stop([actions])
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.web.app import create_app
+
+    print(f"The website: {_web_url(settings)}/ (staff: /staff, managers: /manager). Ctrl+C stops.")
+    web.run_app(create_app(settings), host=settings.web_host, port=settings.web_port, print=None)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The new password from stdin (one line) or typed twice at a hidden prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password (at least 10 characters): ")
+    if getpass.getpass("The same password again: ") != first:
+        print("The two passwords differ; nothing changed.", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.auth.users import UserError, UserRepository, check_new_password
+    from bot.storage.session import session_scope
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+    try:
+        check_new_password(password)  # before opening the database: a typo costs nothing
+        with _services(settings) as services, session_scope(services.session_factory) as session:
+            account = UserRepository(session).add(args.name, args.role, password, services.now())
+    except UserError as error:
+        print(f"Cannot add the user: {error}.", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json({"id": account.id, "name": account.name, "role": account.role})
+    else:
+        print(f"Added {account.name} ({account.role}); sign in at {_web_url(settings)}/staff/login")
+    return 0
+
+
+def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.auth.users import UserRepository
+    from bot.storage.session import session_scope
+
+    with _services(settings) as services, session_scope(services.session_factory) as session:
+        accounts = UserRepository(session).all()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "name": a.name,
+                    "role": a.role,
+                    "created_at": a.created_at,
+                    "last_login_at": a.last_login_at,
+                }
+                for a in accounts
+            ]
+        )
+        return 0
+    if not accounts:
+        print("No accounts yet: supportbot user add NAME --role staff|manager")
+    for a in accounts:
+        last = f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "never"
+        print(f"{a.name:<24} {a.role:<8} created {a.created_at:%Y-%m-%d}  last sign-in {last}")
+    return 0
+
+
+def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.auth.audit import record
+    from bot.storage.models import Customer
+    from bot.storage.session import create_db_engine, session_scope
+    from bot.transcripts.erasure import erase
+
+    if not args.yes and sys.stdin.isatty():
+        answer = input(
+            f"Erase every conversation of customer #{args.customer} and anonymise them? "
+            f"This cannot be undone. Type the customer id to go on: "
+        )
+        if answer.strip() != str(args.customer):
+            print("Nothing was erased.", file=sys.stderr)
+            return 1
+    tracker_engine = create_db_engine(settings.tracker_db_url)
+    try:
+        with _services(settings) as services, session_scope(services.session_factory) as session:
+            if session.get(Customer, args.customer) is None:
+                print(f"There is no customer #{args.customer}.", file=sys.stderr)
+                return 1
+            result = erase(session, tracker_engine, customer_id=args.customer)
+            record(
+                session,
+                f"cli:{getpass.getuser()}",
+                "erased_customer_data",
+                f"customer:{args.customer}",
+                result.counts(),
+                services.now(),
+            )
+    finally:
+        tracker_engine.dispose()
+    counts = result.counts()
+    if args.json:
+        _print_json(counts)
+    else:
+        print(f"Erased customer #{args.customer}'s data:")
+        for name, value in counts.items():
+            if name != "customer_id":
+                print(f"  {name.replace('_', ' '):<24} {value}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -504,7 +667,28 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints = sub.add_parser("endpoints", help="write Rasa's endpoints file from the settings")
     endpoints.add_argument("--out", help="where to write it (default var/endpoints.yml)")
     endpoints.set_defaults(func=cmd_endpoints)
-    serve = sub.add_parser("serve", help="run the Rasa server and the action server")
+    user = sub.add_parser("user", help="website accounts of support staff and managers")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_sub.add_parser("add", parents=[common], help="add an account")
+    user_add.add_argument("name", help="the sign-in name, e.g. maria.k")
+    user_add.add_argument("--role", choices=["staff", "manager"], required=True)
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (one line)"
+    )
+    user_add.set_defaults(func=cmd_user_add)
+    user_sub.add_parser("list", parents=[common], help="list the accounts").set_defaults(
+        func=cmd_user_list
+    )
+    forget = sub.add_parser(
+        "forget", help="erase a customer's conversations and anonymise their records"
+    )
+    forget.add_argument("--customer", type=int, required=True, help="the customer id")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.set_defaults(func=cmd_forget)
+    sub.add_parser(
+        "web", help="run only the website (shop, staff console, dashboard)"
+    ).set_defaults(func=cmd_web)
+    serve = sub.add_parser("serve", help="run the Rasa server, the action server and the website")
     serve.add_argument("--timeout", type=float, default=300, help="seconds to wait for Rasa")
     serve.set_defaults(func=cmd_serve)
     shell = sub.add_parser("shell", help="chat in the terminal")

@@ -1,10 +1,14 @@
-"""Run Rasa's command line with one performance fix: action results validated by a cached schema.
+"""Run Rasa's command line with one performance fix and the socket.io channel's fixes.
+
+Performance: action results validated by a cached schema.
 
 Rasa 3.6 checks every custom action's response with `jsonschema.validate()`, which first
 validates the (constant) response schema itself against the JSON Schema meta-schema. That
 costs about 120 ms per custom action on this hardware, more than everything else a message
 needs. Here the schema is checked once and its validator reused: the same schema, the same
 errors, minus the repeated meta-check.
+
+The socket.io channel (the website's chat widget): see `bot.rasa_socketio`.
 
 Usage: python -m bot.rasa_launcher <rasa arguments>   (`supportbot serve` does this)
 """
@@ -43,7 +47,10 @@ def install_cached_action_validation() -> None:
 
 
 def main() -> None:
+    from bot.rasa_socketio import install_socketio_fixes
+
     install_cached_action_validation()
+    install_socketio_fixes()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]

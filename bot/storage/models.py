@@ -48,6 +48,7 @@ TICKET_STATUSES = ("open", "assigned", "resolved")
 RETURN_STATUSES = ("open", "received", "refunded", "rejected")
 REFUND_STATUSES = ("pending", "issued", "failed")
 SURVEY_STATUSES = ("completed", "partial", "declined")
+STAFF_ROLES = ("staff", "manager")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -237,7 +238,8 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "session_key", name="uq_conversations_session"),
         CheckConstraint("user_messages >= 0 AND bot_messages >= 0", name="counts_not_negative"),
-        Index("ix_conversations_started", "started_at"),
+        # (started_at, id): the staff console pages through it newest first (keyset).
+        Index("ix_conversations_started", "started_at", "id"),
         Index("ix_conversations_topic_started", "topic", "started_at"),
     )
 
@@ -263,6 +265,8 @@ class Conversation(Base):
     # Seconds from the customer's first message to the hand-off to a person.
     handoff_seconds = Column(Float)
     survey_asked = Column(Boolean, nullable=False, default=False)
+    # What the customer wrote in the session, redacted and lower-cased, for the staff search.
+    search_text = Column(Text)
 
 
 class Meta(Base):
@@ -294,3 +298,32 @@ class Recommendation(Base):
     rank = Column(Integer, nullable=False)
     shown_at = Column(DateTime, nullable=False)
     picked_at = Column(DateTime)
+
+
+class User(Base):
+    """A person who signs in to the website: support staff or a manager."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role_known"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False, unique=True)
+    role = Column(String(16), nullable=False)
+    # argon2id, in the PHC string format (parameters and salt included).
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    last_login_at = Column(DateTime)
+
+
+class AuditLog(Base):
+    """Who did what to whose data, from the website or the command line. Never updated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False)
+    user_name = Column(String(120), nullable=False)
+    action = Column(String(40), nullable=False)
+    target = Column(String(255), nullable=False, default="")
+    detail = Column(Text, nullable=False, default="")

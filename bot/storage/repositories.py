@@ -359,5 +359,6 @@ class ConversationRepository:
         row.handed_off = summary.handed_off
         row.handoff_seconds = summary.handoff_seconds
         row.survey_asked = summary.survey_asked
+        row.search_text = summary.search_text
         row.customer_id = summary.customer_id or row.customer_id
         row.variant = summary.variant or row.variant

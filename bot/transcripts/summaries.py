@@ -12,9 +12,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot.survey.records import SURVEY_START_ACTION, main_topic, session_key, split_sessions
+from bot.transcripts.redaction import redact
 
 HANDOFF_ACTION = "action_handoff"
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Bounds the staff search's copy of a session's messages (a chat is rarely a tenth of this).
+MAX_SEARCH_TEXT = 8000
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class ConversationSummary:
     survey_asked: bool
     customer_id: int | None = None
     variant: str | None = None
+    search_text: str = ""
+
+
+def search_text(texts: Sequence[str]) -> str:
+    """What the customer wrote, as the staff search reads it: redacted, lower-cased, bounded.
+
+    Button payloads ("/affirm") are left out: the customer did not type them.
+    """
+    typed = (" ".join(t.split()) for t in texts if t and not t.startswith("/"))
+    return "\n".join(redact(t).lower() for t in typed if t)[:MAX_SEARCH_TEXT]
 
 
 def _when(stamp: Any) -> datetime | None:
@@ -61,6 +74,7 @@ def summarize_session(
     if not stamps:
         return None
     intents: list[str] = []
+    texts: list[str] = []
     channel = ""
     user_messages = bot_messages = fallbacks = responses = 0
     response_total = 0.0
@@ -76,6 +90,8 @@ def summarize_session(
         if kind == "user":
             user_messages += 1
             channel = event.get("input_channel") or channel
+            if isinstance(event.get("text"), str):
+                texts.append(event["text"])
             intent = _intent(event)
             if intent in FALLBACK_INTENTS:
                 fallbacks += 1
@@ -127,6 +143,7 @@ def summarize_session(
         handoff_seconds=handoff_seconds,
         survey_asked=surveying,
         customer_id=customer_id,
+        search_text=search_text(texts),
     )
 
 

@@ -22,10 +22,13 @@ SESSION_COOKIE = "supportbot_session"
 SESSION_MAX_AGE = 8 * 3600
 
 
-def _cookie_key(signing_key: str) -> bytes:
-    """A Fernet key for the session cookies, derived from the app's signing key."""
+def _cookie_key(signing_key: str) -> str:
+    """A Fernet key for the session cookies, derived from the app's signing key.
+
+    Text, not bytes: EncryptedCookieStorage base64-encodes a bytes key once more.
+    """
     digest = hashlib.sha256(f"web-session:{signing_key}".encode()).digest()
-    return base64.urlsafe_b64encode(digest)
+    return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:

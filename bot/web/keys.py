@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from bot.auth.throttle import LoginThrottle
 from bot.bootstrap import Services
 from bot.settings import Settings
 
@@ -13,3 +14,5 @@ settings_key = web.AppKey("settings", Settings)
 services_key = web.AppKey("services", Services)
 # Rasa's tracker store, read for transcripts and erased on request.
 tracker_engine_key = web.AppKey("tracker_engine", Engine)
+# Failed staff sign-ins per (name, address), in this process's memory.
+login_throttle_key = web.AppKey("login_throttle", LoginThrottle)

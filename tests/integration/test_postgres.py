@@ -56,7 +56,7 @@ def postgres_url() -> Iterator[str]:
 
 def test_migrate_seed_and_use_on_postgres(postgres_url: str, tmp_path):
     upgrade(postgres_url)
-    assert current_revision(postgres_url) == head_revision() == "0004"
+    assert current_revision(postgres_url) == head_revision() == "0005"
     settings = Settings(var_dir=tmp_path, database_url=postgres_url, demo_today="2026-11-01")
     engine = create_db_engine(postgres_url)
     factory = make_session_factory(engine)
@@ -106,3 +106,93 @@ async def test_rasa_tracker_store_from_a_postgres_url(postgres_url: str):
     restored = await store.retrieve("pg-sender")
     assert restored is not None
     assert restored.latest_message.text == "hello from postgres"
+
+
+def test_the_staff_list_on_postgres(postgres_url: str):
+    """Keyset pages, survey filters (COALESCE on the outer join), search and topics."""
+    from datetime import timedelta
+
+    from bot.storage.models import Conversation, SurveyResponse
+    from bot.transcripts import browse
+
+    upgrade(postgres_url)
+    engine = create_db_engine(postgres_url)
+    factory = make_session_factory(engine)
+    start = datetime(2026, 3, 1)
+    rows = [
+        {
+            "conversation_id": f"pgstaff-{i:04d}",
+            "session_key": "1.000000",
+            "channel": "rest",
+            "topic": f"pgstaff_{i % 3}",
+            "started_at": start + timedelta(minutes=10 * (i // 2)),  # pairs tie
+            "last_event_at": start,
+            "user_messages": 1,
+            "bot_messages": 1,
+            "fallbacks": 0,
+            "response_seconds_total": 0.0,
+            "responses": 1,
+            "handed_off": i % 4 == 0,
+            "survey_asked": True,
+            "search_text": "where is my parcel" + (" kaputt" if i % 10 == 0 else ""),
+        }
+        for i in range(400)
+    ]
+    try:
+        with session_scope(factory) as session:
+            session.execute(sa.insert(Conversation), rows)
+            session.execute(
+                sa.insert(SurveyResponse),
+                [
+                    {
+                        "conversation_id": r["conversation_id"],
+                        "session_key": "1.000000",
+                        "nps": i % 11,
+                        "csat": 1 + i % 5,
+                        "status": "completed",
+                        "channel": "rest",
+                        "topic": r["topic"],
+                        "created_at": start,
+                        "updated_at": start,
+                    }
+                    for i, r in enumerate(rows)
+                    if i % 2
+                ],
+            )
+        for filters, keep in [
+            (browse.Filters(topic="pgstaff_1"), lambda i: i % 3 == 1),
+            (
+                browse.Filters(topic="pgstaff_2", detractors=True),
+                lambda i: i % 3 == 2 and i % 2 == 1 and i % 11 <= 6,
+            ),
+            (
+                browse.Filters(topic="pgstaff_0", q="KAPUTT", unhappy=True),
+                lambda i: i % 3 == 0 and i % 10 == 0 and i % 2 == 1 and 1 + i % 5 <= 2,
+            ),
+        ]:
+            expected = [
+                f"pgstaff-{i:04d}"
+                for i in sorted(range(400), key=lambda i: (i // 2, i), reverse=True)
+                if keep(i)
+            ]
+            seen: list[str] = []
+            after = None
+            while True:
+                with session_scope(factory) as session:
+                    page = browse.page(session, filters, after=after, limit=20)
+                seen.extend(r.conversation_id for r in page.rows)
+                if page.older is None:
+                    break
+                after = page.older
+            assert seen == expected, filters
+        with session_scope(factory) as session:
+            assert {"pgstaff_0", "pgstaff_1", "pgstaff_2"} <= set(browse.topics(session))
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM survey_responses WHERE conversation_id LIKE 'pgstaff-%'")
+            )
+            connection.execute(
+                sa.text("DELETE FROM conversations WHERE conversation_id LIKE 'pgstaff-%'")
+            )
+        engine.dispose()

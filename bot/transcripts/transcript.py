@@ -1,0 +1,115 @@
+"""A conversation's transcript for people to read, built from Rasa's serialised events.
+
+Pure: the staff console reads the events (`tracker_store.conversation_events`) and renders
+what this returns. Free text (what the customer and the bot wrote, entity values) is masked
+with `redact()` unless `reveal` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from bot.survey.records import session_key, split_sessions
+from bot.transcripts.redaction import redact
+from bot.transcripts.summaries import HANDOFF_ACTION
+
+LISTEN_ACTION = "action_listen"
+SESSION_START_ACTION = "action_session_start"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One thing that happened: a message from either side, an action, or the hand-off."""
+
+    kind: str  # "user", "bot", "action" or "handoff"
+    at: datetime | None
+    text: str = ""
+    intent: str | None = None
+    confidence: float | None = None
+    entities: tuple[tuple[str, str], ...] = ()
+    action: str | None = None  # the action's name, or the utterance behind a bot message
+    policy: str | None = None
+
+
+@dataclass
+class Session:
+    key: str
+    started_at: datetime | None
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def handed_off(self) -> bool:
+        return any(line.kind == "handoff" for line in self.lines)
+
+
+def _when(stamp: Any) -> datetime | None:
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        return datetime.fromtimestamp(stamp, tz=timezone.utc).replace(tzinfo=None)
+    return None
+
+
+def _confidence(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _line(event: Mapping[str, Any], show: Any) -> Line | None:
+    kind = event.get("event")
+    at = _when(event.get("timestamp"))
+    if kind == "user":
+        parsed = event.get("parse_data") or {}
+        intent = parsed.get("intent") or {}
+        entities = tuple(
+            (str(e.get("entity")), show(str(e.get("value"))))
+            for e in parsed.get("entities") or []
+            if isinstance(e, Mapping)
+        )
+        return Line(
+            "user",
+            at,
+            text=show(event.get("text") or ""),
+            intent=intent.get("name"),
+            confidence=_confidence(intent.get("confidence")),
+            entities=entities,
+        )
+    if kind == "bot":
+        meta = event.get("metadata") or {}
+        return Line("bot", at, text=show(event.get("text") or ""), action=meta.get("utter_action"))
+    if kind == "action":
+        name = str(event.get("name") or "")
+        # Listening and starting a session are not steps; an utterance shows as its bot
+        # message (named there).
+        if not name or name in (LISTEN_ACTION, SESSION_START_ACTION) or name.startswith("utter_"):
+            return None
+        return Line(
+            "handoff" if name == HANDOFF_ACTION else "action",
+            at,
+            action=name,
+            confidence=_confidence(event.get("confidence")),
+            policy=event.get("policy"),
+        )
+    return None
+
+
+def build_transcript(events: Sequence[Mapping[str, Any]], reveal: bool = False) -> list[Session]:
+    """The conversation's sessions that have something to show, each with its lines in order.
+
+    Sessions are split as the summaries split them (`split_sessions`), so a session's `key`
+    is the `session_key` of its `conversations` and `survey_responses` rows.
+    """
+    show = (lambda text: text or "") if reveal else redact
+    sessions = []
+    for events_of_session in split_sessions(events):
+        first = events_of_session[0]
+        session = Session(session_key(first), _when(first.get("timestamp")))
+        for event in events_of_session:
+            line = _line(event, show)
+            if line is not None:
+                session.lines.append(line)
+        if session.lines:
+            sessions.append(session)
+    return sessions

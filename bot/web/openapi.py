@@ -1,0 +1,493 @@
+"""The OpenAPI 3.0 description of the managers' JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from bot.metrics.queries import CONVERSATION_METRICS, CUTS, SURVEY_METRICS
+from bot.web.api import BUCKETS, MAX_MONTHS, MAX_PAIN_POINTS, QUESTIONS
+from bot.web.app import SESSION_COOKIE
+
+METRICS = list(SURVEY_METRICS + CONVERSATION_METRICS)
+OVERVIEW_METRICS = [*METRICS, "retention", "churn"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+NUMBER_OR_NULL = _nullable({"type": "number"})
+DATE_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "UTC, ISO 8601, e.g. 2026-11-01T00:00:00Z",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "enum": ["bad_request", "unauthorized", "forbidden"]},
+            "message": {"type": "string"},
+        },
+    },
+    "Period": {
+        "type": "object",
+        "description": "A half-open range: start <= t < end.",
+        "required": ["label", "start", "end"],
+        "properties": {
+            "label": {"type": "string", "example": "last 30 days"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+        },
+    },
+    "Cut": {
+        "type": "object",
+        "description": "Which conversations count; null means all.",
+        "properties": {name: _nullable({"type": "string"}) for name in CUTS},
+    },
+    "MetricResult": {
+        "type": "object",
+        "description": (
+            "A metric with its sample size and 95% confidence interval. NPS in points "
+            "(-100 to 100), rates in percent, times in seconds; value is null without data."
+        ),
+        "required": ["value", "n", "ci_low", "ci_high", "counts"],
+        "properties": {
+            "value": NUMBER_OR_NULL,
+            "n": {"type": "integer", "minimum": 0},
+            "ci_low": NUMBER_OR_NULL,
+            "ci_high": NUMBER_OR_NULL,
+            "counts": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "example": {"promoters": 120, "passives": 60, "detractors": 40},
+            },
+        },
+    },
+    "Comparison": {
+        "allOf": [
+            _ref("MetricResult"),
+            {
+                "type": "object",
+                "required": ["previous", "change", "significant"],
+                "properties": {
+                    "previous": _ref("MetricResult"),
+                    "change": NUMBER_OR_NULL,
+                    "change_ci_low": NUMBER_OR_NULL,
+                    "change_ci_high": NUMBER_OR_NULL,
+                    "significant": {
+                        "type": "boolean",
+                        "description": "Whether the change's 95% interval excludes zero.",
+                    },
+                },
+            },
+        ],
+    },
+    "Metrics": {
+        "type": "object",
+        "description": (
+            "What `supportbot metrics --json` prints: `metrics` (each metric against the "
+            "previous period), or with `by`, `groups` (each metric per topic, channel or variant)."
+        ),
+        "required": ["period", "previous_period", "cut"],
+        "properties": {
+            "period": _ref("Period"),
+            "previous_period": _ref("Period"),
+            "cut": _ref("Cut"),
+            "metrics": {
+                "type": "object",
+                "description": "Keys: "
+                + ", ".join(OVERVIEW_METRICS)
+                + " (the last two only without a cut).",
+                "additionalProperties": _ref("Comparison"),
+            },
+            "by": {"type": "string", "enum": list(CUTS)},
+            "groups": {
+                "type": "object",
+                "description": 'Group name ("none": no value) to metric name to result.',
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": _ref("MetricResult"),
+                },
+            },
+        },
+    },
+    "TrendPoint": {
+        "allOf": [
+            _ref("MetricResult"),
+            {
+                "type": "object",
+                "required": ["bucket", "start", "end"],
+                "properties": {
+                    "bucket": {"type": "string", "format": "date"},
+                    "start": DATE_TIME,
+                    "end": DATE_TIME,
+                },
+            },
+        ],
+    },
+    "Trend": {
+        "type": "object",
+        "required": [
+            "metric",
+            "label",
+            "bucket",
+            "months",
+            "start",
+            "end",
+            "period",
+            "cut",
+            "points",
+        ],
+        "properties": {
+            "metric": {"type": "string", "enum": METRICS},
+            "label": {"type": "string"},
+            "bucket": {"type": "string", "enum": list(BUCKETS)},
+            "months": {"type": "integer"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "period": _ref("Period"),
+            "cut": _ref("Cut"),
+            "points": {
+                "type": "array",
+                "description": "Every bucket, oldest first; buckets without data have value null.",
+                "items": _ref("TrendPoint"),
+            },
+            "takeaway": {
+                "type": "string",
+                "description": "One sentence about the trend (monthly buckets only).",
+            },
+        },
+    },
+    "Distribution": {
+        "type": "object",
+        "required": ["question", "label", "period", "cut", "n", "scores", "result"],
+        "properties": {
+            "question": {"type": "string", "enum": list(QUESTIONS)},
+            "label": {"type": "string"},
+            "period": _ref("Period"),
+            "cut": _ref("Cut"),
+            "n": {"type": "integer"},
+            "scores": {
+                "type": "array",
+                "description": "Every score, NPS 0-10 or CSAT 1-5, with its number of answers.",
+                "items": {
+                    "type": "object",
+                    "required": ["score", "count"],
+                    "properties": {"score": {"type": "integer"}, "count": {"type": "integer"}},
+                },
+            },
+            "result": _ref("MetricResult"),
+        },
+    },
+    "PainPoints": {
+        "type": "object",
+        "required": ["period", "cut", "min_answers", "limit", "topics"],
+        "properties": {
+            "period": _ref("Period"),
+            "cut": _ref("Cut"),
+            "min_answers": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "topics": {
+                "type": "array",
+                "description": "Worst first: lowest CSAT, then most detractors.",
+                "items": {
+                    "type": "object",
+                    "required": ["topic", "label", "n", "csat", "nps", "detractor_share"],
+                    "properties": {
+                        "topic": {"type": "string"},
+                        "label": {"type": "string"},
+                        "n": {"type": "integer", "description": "Survey answers about the topic."},
+                        "csat": _ref("MetricResult"),
+                        "nps": _ref("MetricResult"),
+                        "detractor_share": _ref("MetricResult"),
+                    },
+                },
+            },
+        },
+    },
+    "Cohorts": {
+        "type": "object",
+        "required": ["period", "as_of", "months", "offsets", "cohorts"],
+        "properties": {
+            "period": _ref("Period"),
+            "as_of": DATE_TIME,
+            "months": {"type": "integer"},
+            "offsets": {
+                "type": "array",
+                "description": "Months after the first order: 1 .. months - 1.",
+                "items": {"type": "integer"},
+            },
+            "cohorts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["cohort", "size", "retained", "rates"],
+                    "properties": {
+                        "cohort": {"type": "string", "example": "2026-01"},
+                        "size": {"type": "integer"},
+                        "retained": {
+                            "type": "array",
+                            "items": _nullable({"type": "integer"}),
+                        },
+                        "rates": {
+                            "type": "array",
+                            "description": "Percent per offset; null for months not over yet.",
+                            "items": NUMBER_OR_NULL,
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Experiments": {
+        "type": "object",
+        "required": ["period", "cut", "variants", "baseline", "metrics"],
+        "properties": {
+            "period": _ref("Period"),
+            "cut": _ref("Cut"),
+            "variants": {"type": "array", "items": {"type": "string"}},
+            "baseline": _nullable({"type": "string"}),
+            "metrics": {
+                "type": "object",
+                "description": "nps, csat and containment.",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["label", "by_variant", "differences"],
+                    "properties": {
+                        "label": {"type": "string"},
+                        "by_variant": {
+                            "type": "object",
+                            "additionalProperties": _ref("MetricResult"),
+                        },
+                        "differences": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "variant": {"type": "string"},
+                                    "baseline": {"type": "string"},
+                                    "difference": NUMBER_OR_NULL,
+                                    "ci_low": NUMBER_OR_NULL,
+                                    "ci_high": NUMBER_OR_NULL,
+                                    "significant": {"type": "boolean"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+PARAMETERS: dict[str, Any] = {
+    "period": {
+        "name": "period",
+        "in": "query",
+        "description": (
+            "A period in plain English: 'last 30 days', 'this month', 'last quarter', "
+            "'last 12 months', 'Q3 2026', 'since 1 October'."
+        ),
+        "schema": {"type": "string", "default": "last 30 days"},
+    },
+    **{
+        name: {
+            "name": name,
+            "in": "query",
+            "description": f"Only conversations of this {name}.",
+            "schema": {"type": "string"},
+        }
+        for name in CUTS
+    },
+    "months": {
+        "name": "months",
+        "in": "query",
+        "description": "How many calendar months, up to the end of the period.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MONTHS, "default": 12},
+    },
+}
+
+COMMON = [{"$ref": f"#/components/parameters/{name}"} for name in ("period", *CUTS)]
+
+
+def _response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+}
+
+
+def _operation(
+    operation_id: str, summary: str, schema: str, extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["metrics"],
+            "parameters": [*COMMON, *(extra or [])],
+            "responses": {"200": _response(summary, schema), **ERRORS},
+        }
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/api/metrics": _operation(
+        "getMetrics",
+        "Every metric of a period against the previous period, or broken down",
+        "Metrics",
+        [
+            {
+                "name": "by",
+                "in": "query",
+                "description": "Break every metric down by topic, channel or variant.",
+                "schema": {"type": "string", "enum": list(CUTS)},
+            }
+        ],
+    ),
+    "/api/metrics/{metric}/trend": _operation(
+        "getTrend",
+        "One metric per week or month, with 95% intervals",
+        "Trend",
+        [
+            {
+                "name": "metric",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": METRICS},
+            },
+            {
+                "name": "bucket",
+                "in": "query",
+                "schema": {"type": "string", "enum": list(BUCKETS), "default": "month"},
+            },
+            {"$ref": "#/components/parameters/months"},
+        ],
+    ),
+    "/api/metrics/{question}/distribution": _operation(
+        "getDistribution",
+        "How many answers each NPS or CSAT score got",
+        "Distribution",
+        [
+            {
+                "name": "question",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": list(QUESTIONS)},
+            }
+        ],
+    ),
+    "/api/pain-points": _operation(
+        "getPainPoints",
+        "Topics with the lowest CSAT and most detractors",
+        "PainPoints",
+        [
+            {
+                "name": "min_answers",
+                "in": "query",
+                "description": "Leave out topics with fewer survey answers than this.",
+                "schema": {"type": "integer", "minimum": 1, "default": 20},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAIN_POINTS,
+                    "default": 8,
+                },
+            },
+        ],
+    ),
+    "/api/cohorts": _operation(
+        "getCohorts",
+        "Repeat-purchase retention by first-order month (no topic, channel or variant)",
+        "Cohorts",
+        [{"$ref": "#/components/parameters/months"}],
+    ),
+    "/api/experiments": _operation(
+        "getExperiments",
+        "NPS, CSAT and containment per experiment variant, each against the first variant",
+        "Experiments",
+    ),
+    "/api/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "tags": ["meta"],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.0 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Supportbot metrics API",
+        "version": "1.0.0",
+        "description": (
+            "The customer-experience metrics of the shop, for managers: the same numbers as "
+            "`supportbot metrics --json`, each with its n and 95% confidence interval. "
+            "Authenticate with a manager's session cookie or `Authorization: Bearer <token>` "
+            "(`supportbot token --role manager`)."
+        ),
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A role token from `supportbot token --role manager`.",
+            },
+            "sessionCookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": SESSION_COOKIE,
+                "description": "The session of a manager signed in at /staff/login.",
+            },
+        },
+        "parameters": PARAMETERS,
+        "responses": {
+            "BadRequest": _response(
+                "An unknown period, metric or bucket, or a malformed number", "Error"
+            ),
+            "Unauthorized": {
+                "description": "No credentials, or an invalid or expired token",
+                "headers": {
+                    "WWW-Authenticate": {"schema": {"type": "string"}, "example": "Bearer"}
+                },
+                "content": {"application/json": {"schema": _ref("Error")}},
+            },
+            "Forbidden": _response("Signed in, but not as a manager", "Error"),
+        },
+        "schemas": SCHEMAS,
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may change it)."""
+    return copy.deepcopy(DOCUMENT)
