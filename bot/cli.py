@@ -363,6 +363,12 @@ def _web_url(settings: Settings) -> str:
     return f"http://{host}:{settings.web_port}"
 
 
+def _web_probe_url(settings: Settings) -> str:
+    """Where this machine reaches the website it started (any address: the loopback one)."""
+    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}"
+
+
 def _staff_accounts(settings: Settings) -> int | None:
     """How many website accounts there are (None when the database cannot tell yet)."""
     from sqlalchemy import func, select
@@ -440,7 +446,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     ready = (
         _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
-        and _wait_for(f"http://127.0.0.1:{settings.web_port}/healthz", website, 60)
+        and _wait_for(f"{_web_probe_url(settings)}/healthz", website, 60)
         and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
     )
     if not ready:

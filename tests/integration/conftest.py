@@ -55,6 +55,7 @@ class RunningBot:
     rasa_url: str
     env: dict[str, str]
     var_dir: Path
+    web_url: str = ""
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def say(
@@ -89,13 +90,14 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does).")
     var_dir = tmp_path_factory.mktemp("var")
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "SUPPORTBOT_VAR_DIR": str(var_dir),
         "SUPPORTBOT_DEMO_TODAY": DEMO_TODAY,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
+        "WEB_PORT": str(web_port),
         # A locked app database fails fast in the tests that lock it on purpose.
         "SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "300",
     }
@@ -109,7 +111,9 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
         capture_output=True,
     )
     log = var_dir / "serve.log"
-    bot = RunningBot(f"http://127.0.0.1:{rasa_port}", env, var_dir)
+    bot = RunningBot(
+        f"http://127.0.0.1:{rasa_port}", env, var_dir, web_url=f"http://127.0.0.1:{web_port}"
+    )
     with log.open("ab") as sink:
         # The same command `make run` uses; it starts both servers and stops them on SIGTERM.
         bot.processes.append(
@@ -125,6 +129,7 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
     try:
         wait_until_up(f"http://127.0.0.1:{action_port}/health", bot.processes[0], log, 120)
         wait_until_up(f"{bot.rasa_url}/status", bot.processes[0], log, 300)
+        wait_until_up(f"{bot.web_url}/healthz", bot.processes[0], log, 60)
         yield bot
     finally:
         for process in bot.processes:
