@@ -90,9 +90,7 @@ def test_chat_survey_staff_review_and_dashboard(running_bot: RunningBot, browser
     box = chat.get_by_role("textbox")
     box.fill(f"hello, I have a question about shipping {marker}")
     box.press("Enter")
-    page.wait_for_function(
-        "window.SupportbotWidget.transcript().some(e => e.from === 'bot' && e.text)"
-    )
+    chat.locator(".sbw-from-bot").first.wait_for()
     box.fill("bye")
     box.press("Enter")
     # The survey's scales come as buttons: 0-10, then 1-5.
@@ -136,5 +134,9 @@ def test_chat_survey_staff_review_and_dashboard(running_bot: RunningBot, browser
     nps_row = page.locator("tr[data-metric=nps]")
     shown = int(nps_row.locator("td").nth(1).inner_text().replace(",", ""))
     assert shown == before + 1
+    # The charts come from the JSON API; each draws into its canvas.
+    page.goto(f"{running_bot.web_url}/manager")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("canvas").count() >= 6
     page.screenshot(path=str(ARTIFACTS / "manager.png"), full_page=True)
     manager.close()
