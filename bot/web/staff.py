@@ -23,6 +23,7 @@ from sqlalchemy import case, func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.metrics.questions import TOPIC_LABELS
 from bot.storage.models import Conversation, Customer, SurveyResponse, Ticket
 from bot.transcripts import browse
 from bot.transcripts.erasure import ErasureResult, erase
@@ -485,11 +486,19 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def topic_label(topic: str | None) -> str:
+    """A topic (an intent name) in words: "return_request" is "returns"."""
+    if not topic:
+        return "other"
+    return TOPIC_LABELS.get(topic, topic.replace("_", " "))
+
+
 def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app)
     env.filters["when"] = _when
     env.filters["when_seconds"] = _when_seconds
     env.filters["conversation_url"] = conversation_url
+    env.filters["topic"] = topic_label
     app.router.add_get("/staff", conversation_list, name="staff")
     app.router.add_get("/staff/export.csv", export_csv, name="staff.export")
     app.router.add_get("/staff/queue", queue, name="staff.queue")

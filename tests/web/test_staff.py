@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import sessionmaker
 
+from bot.metrics.questions import TOPIC_LABELS
 from bot.settings import Settings
 from bot.storage.models import AuditLog, Conversation, Customer, SurveyResponse, Ticket
 from bot.storage.session import session_scope
@@ -376,7 +377,7 @@ async def test_a_history_conversation_without_transcript_still_shows_its_summary
     seeded = next(s for s in many if s.comment and "POSTAGE" in s.comment)
     page = await (await client.get(f"/staff/conversations/{seeded.conversation_id}")).text()
     assert "No transcript stored for this conversation" in page
-    assert f"Topic <strong>{seeded.topic}</strong>" in page
+    assert f"Topic <strong>{TOPIC_LABELS[seeded.topic]}</strong>" in page
     assert "Return POSTAGE is too expensive" in page
 
 
