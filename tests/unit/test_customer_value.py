@@ -147,7 +147,6 @@ def cohort_shop(session_factory: sessionmaker) -> sessionmaker:
 
 def test_the_worked_example_by_hand() -> None:
     # 1000 / 1.1 = 909.0909, 800 / 1.21 = 661.1570, 600 / 1.331 = 450.7889: 2021.0368.
-    # (2129.23 in the brief does not follow from its own formula.)
     assert clv([1000, 800, 600], 0.10) == pytest.approx(2021.0368, abs=1e-4)
     assert pytest.approx(909.0909 + 661.1570 + 450.7889, abs=1e-3) == CLV_1
 
