@@ -191,24 +191,38 @@ class Comparison:
 
 
 def _standard_error(result: MetricResult) -> float | None:
-    if result.standard_error is not None:
-        return result.standard_error
-    if result.value is None or result.n == 0 or result.ci_low is None or result.ci_high is None:
-        return None
-    # A proportion's Wilson interval, read back as a standard error: unlike p(1-p)/n it is
-    # not zero at 0% or 100%, so 3 of 3 is not "significantly" better than 88 of 100.
-    return (result.ci_high - result.ci_low) / (2 * _z())
+    return result.standard_error
+
+
+def _has_interval(result: MetricResult) -> bool:
+    return result.value is not None and result.ci_low is not None and result.ci_high is not None
 
 
 def compare(
     current: MetricResult, previous: MetricResult, confidence: float = CONFIDENCE
 ) -> Comparison:
-    """The change between two independent samples, with a normal 95% interval."""
+    """The change between two independent samples, with its 95% interval.
+
+    Means and NPS (which carry a standard error) get a normal interval. Proportions, which
+    carry Wilson intervals, get Newcombe's hybrid score interval built from those two
+    intervals: unlike p(1-p)/n it stays honest at 0% and 100%, so 4 of 4 is not
+    "significantly" better than 72 of 100.
+    """
     if current.value is None or previous.value is None:
         return Comparison(current, previous, None, None, None)
-    se_now, se_before = _standard_error(current), _standard_error(previous)
-    if se_now is None or se_before is None:
-        return Comparison(current, previous, current.value - previous.value, None, None)
     difference = current.value - previous.value
-    margin = _z(confidence) * math.hypot(se_now, se_before)
-    return Comparison(current, previous, difference, difference - margin, difference + margin)
+    se_now, se_before = _standard_error(current), _standard_error(previous)
+    if se_now is not None and se_before is not None:
+        margin = _z(confidence) * math.hypot(se_now, se_before)
+        return Comparison(current, previous, difference, difference - margin, difference + margin)
+    if se_now is None and se_before is None and _has_interval(current) and _has_interval(previous):
+        assert current.ci_low is not None and current.ci_high is not None
+        assert previous.ci_low is not None and previous.ci_high is not None
+        low = difference - math.hypot(
+            current.value - current.ci_low, previous.ci_high - previous.value
+        )
+        high = difference + math.hypot(
+            current.ci_high - current.value, previous.value - previous.ci_low
+        )
+        return Comparison(current, previous, difference, low, high)
+    return Comparison(current, previous, difference, None, None)

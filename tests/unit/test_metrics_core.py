@@ -68,3 +68,22 @@ def test_comparing_periods():
     small_change = compare(nps([10, 0, 9, 5] * 5), nps([10, 0, 9, 6, 8] * 4))
     assert not small_change.significant
     assert compare(nps([]), nps([9])).difference is None
+
+
+def test_a_change_in_a_proportion_uses_newcombes_interval():
+    """Newcombe (1998), method 10: 56/70 against 48/80 gives 0.0524 to 0.3339."""
+    from bot.metrics.core import compare, proportion
+
+    comparison = compare(proportion("rate", 56, 70), proportion("rate", 48, 80))
+    assert comparison.difference == pytest.approx(20.0)
+    assert comparison.ci_low == pytest.approx(5.24, abs=0.01)
+    assert comparison.ci_high == pytest.approx(33.39, abs=0.01)
+    assert comparison.significant
+
+
+def test_four_of_four_is_not_significantly_better_than_72_percent():
+    from bot.metrics.core import compare, proportion
+
+    comparison = compare(proportion("rate", 4, 4), proportion("rate", 72, 100))
+    assert comparison.difference == pytest.approx(28.0)
+    assert not comparison.significant
