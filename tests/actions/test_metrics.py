@@ -11,9 +11,9 @@ from sqlalchemy.orm import sessionmaker
 from actions.metrics import REFUSAL, ActionAnswerMetric
 from bot.auth.tokens import mint
 from bot.metrics import core
-from bot.storage.models import SurveyResponse
 from bot.storage.session import session_scope
 from tests.actions.conftest import NOW, make_tracker, texts
+from tests.rows import survey_row
 
 # Last 30 days as of NOW (1 November 2026): order-status answers; returns are worse.
 RECENT_NPS = [10, 9, 9, 8, 7, 6, 2, 10, 9, 10] * 3
@@ -23,24 +23,15 @@ RETURNS_CSAT = [1, 2, 3, 4, 2] * 5
 EARLIER_NPS = [6, 7, 8, 9, 3] * 6
 
 
-def _survey(i: int, days_ago: float, nps: int, csat: int, topic: str) -> SurveyResponse:
-    at = NOW - timedelta(days=days_ago)
-    return SurveyResponse(
-        conversation_id=f"m{i}", session_key="1", nps=nps, csat=csat, status="completed",
-        channel="socketio", topic=topic, created_at=at, updated_at=at,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def answers(session_factory: sessionmaker) -> sessionmaker:
     with session_scope(session_factory) as session:
-        i = 0
         for score in RECENT_NPS:
-            session.add(_survey(i := i + 1, 3, score, 5 if score >= 9 else 3, "order_status"))
+            session.add(survey_row(NOW - timedelta(days=3), score, 5 if score >= 9 else 3))
         for score, csat in zip(RETURNS_NPS, RETURNS_CSAT, strict=True):
-            session.add(_survey(i := i + 1, 5, score, csat, "return_request"))
+            session.add(survey_row(NOW - timedelta(days=5), score, csat, topic="return_request"))
         for score in EARLIER_NPS:
-            session.add(_survey(i := i + 1, 40, score, 4, "order_status"))
+            session.add(survey_row(NOW - timedelta(days=40), score, 4))
     return session_factory
 
 

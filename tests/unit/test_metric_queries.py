@@ -3,74 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from itertools import count
 
 import pytest
 from sqlalchemy.orm import sessionmaker
 
 from bot.metrics import core, queries
 from bot.metrics.queries import Cut
-from bot.storage.models import Conversation, SurveyResponse
 from bot.storage.session import session_scope
+from tests.rows import conversation_row, survey_row
 
 START = datetime(2026, 11, 1)
 END = datetime(2026, 12, 1)
-_ids = count(1)
-
-
-def survey(
-    at: datetime,
-    nps: int | None,
-    csat: int | None,
-    topic: str = "order_status",
-    status: str | None = None,
-    channel: str = "socketio",
-    variant: str | None = None,
-) -> SurveyResponse:
-    i = next(_ids)
-    answered = nps is not None or csat is not None
-    return SurveyResponse(
-        conversation_id=f"s{i}",
-        session_key="1",
-        nps=nps,
-        csat=csat,
-        status=status or ("completed" if answered else "declined"),
-        channel=channel,
-        topic=topic,
-        variant=variant,
-        created_at=at,
-        updated_at=at,
-    )
-
-
-def conversation(
-    at: datetime,
-    topic: str = "order_status",
-    handed_off: bool = False,
-    first_response: float | None = 1.0,
-    replies: tuple[float, ...] = (1.0,),
-    fallbacks: int = 0,
-    user_messages: int = 3,
-) -> Conversation:
-    i = next(_ids)
-    return Conversation(
-        conversation_id=f"c{i}",
-        session_key="1",
-        channel="socketio",
-        topic=topic,
-        started_at=at,
-        last_event_at=at + timedelta(minutes=5),
-        user_messages=user_messages,
-        bot_messages=user_messages + 1,
-        fallbacks=fallbacks,
-        first_response_seconds=first_response,
-        response_seconds_total=sum(replies),
-        responses=len(replies),
-        handed_off=handed_off,
-        handoff_seconds=60.0 if handed_off else None,
-        survey_asked=True,
-    )
-
 
 NPS_NOW = [10, 10, 9, 9, 9, 8, 7, 6, 3, 0, 10, 9]
 CSAT_NOW = [5, 5, 4, 4, 4, 3, 3, 2, 1, 1, 5, 4]
@@ -80,23 +23,23 @@ CSAT_NOW = [5, 5, 4, 4, 4, 3, 3, 2, 1, 1, 5, 4]
 def filled(session_factory: sessionmaker) -> sessionmaker:
     with session_scope(session_factory) as session:
         for day, (n, c) in enumerate(zip(NPS_NOW, CSAT_NOW, strict=True)):
-            session.add(survey(START + timedelta(days=day, hours=9), n, c))
+            session.add(survey_row(START + timedelta(days=day, hours=9), n, c))
         # Returns are worse; a declined survey; one answer outside the period on each side.
         for n, c in [(2, 1), (5, 2), (9, 4), (4, 2), (6, 3)] * 5:
-            session.add(survey(START + timedelta(days=3), n, c, topic="return_request"))
-        session.add(survey(START + timedelta(days=2), None, None))
-        session.add(survey(START - timedelta(seconds=1), 0, 1))
-        session.add(survey(END, 0, 1))
+            session.add(survey_row(START + timedelta(days=3), n, c, topic="return_request"))
+        session.add(survey_row(START + timedelta(days=2), None, None))
+        session.add(survey_row(START - timedelta(seconds=1), 0, 1))
+        session.add(survey_row(END, 0, 1))
         # Conversations: 1 of 4 handed off; reply times 0.5, 1.5 / 2.0 / 1.0, 3.0.
-        session.add(conversation(START, first_response=0.5, replies=(0.5, 1.5), fallbacks=1))
-        session.add(conversation(START + timedelta(days=1), first_response=2.0, replies=(2.0,)))
+        session.add(conversation_row(START, first_response=0.5, replies=(0.5, 1.5), fallbacks=1))
+        session.add(conversation_row(START + timedelta(days=1), first_response=2.0, replies=(2.0,)))
         session.add(
-            conversation(
+            conversation_row(
                 START + timedelta(days=8), "payment_issue", handed_off=True, replies=(1.0, 3.0)
             )
         )
-        session.add(conversation(START + timedelta(days=9), first_response=None, replies=()))
-        session.add(conversation(END + timedelta(days=1), handed_off=True))
+        session.add(conversation_row(START + timedelta(days=9), first_response=None, replies=()))
+        session.add(conversation_row(END + timedelta(days=1), handed_off=True))
     return session_factory
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import sessionmaker
 from bot.metrics import core
 from bot.metrics.core import MetricResult
 from bot.metrics.report import build_report, trend_takeaway, write_report
-from bot.storage.models import Conversation, Customer, Order, SurveyResponse
+from bot.storage.models import Customer, Order
 from bot.storage.session import session_scope
+from tests.rows import conversation_row, survey_row
 
 # matplotlib 3.5 (Rasa's pin) calls pyparsing's camelCase names, which pyparsing >= 3.3 warns
 # about when matplotlib is first imported; that is theirs, not ours.
@@ -45,49 +46,6 @@ CSAT_XSS = [1, 2, 4, 2, 3] * 5
 _ids = count(1)
 
 
-def survey(
-    at: datetime,
-    nps: int | None,
-    csat: int | None,
-    topic: str = "order_status",
-    comment: str | None = None,
-) -> SurveyResponse:
-    i = next(_ids)
-    return SurveyResponse(
-        conversation_id=f"s{i}",
-        session_key="1",
-        nps=nps,
-        csat=csat,
-        comment=comment,
-        status="completed",
-        channel="socketio",
-        topic=topic,
-        created_at=at,
-        updated_at=at,
-    )
-
-
-def conversation(
-    at: datetime, handed_off: bool = False, first_response: float = 1.0
-) -> Conversation:
-    i = next(_ids)
-    return Conversation(
-        conversation_id=f"c{i}",
-        session_key="1",
-        channel="socketio",
-        topic="order_status",
-        started_at=at,
-        last_event_at=at + timedelta(minutes=5),
-        user_messages=3,
-        bot_messages=4,
-        first_response_seconds=first_response,
-        response_seconds_total=first_response,
-        responses=1,
-        handed_off=handed_off,
-        handoff_seconds=60.0 if handed_off else None,
-    )
-
-
 def order(customer: Customer, at: datetime) -> Order:
     return Order(
         number=f"O{next(_ids)}",
@@ -105,20 +63,23 @@ def filled(session_factory: sessionmaker) -> sessionmaker:
     with session_scope(session_factory) as session:
         start = datetime(2026, 11, 1, 9)
         for day, (n, c) in enumerate(zip(NPS_NOW, CSAT_NOW, strict=True)):
-            session.add(survey(start + timedelta(days=day), n, c))
+            session.add(survey_row(start + timedelta(days=day), n, c))
         for k, (n, c) in enumerate(zip(NPS_XSS, CSAT_XSS, strict=True)):
             comment = f"{XSS} & the parcel never came" if k == 0 else None
-            session.add(survey(datetime(2026, 11, 3, 10, k), n, c, topic=XSS, comment=comment))
+            session.add(survey_row(datetime(2026, 11, 3, 10, k), n, c, topic=XSS, comment=comment))
         # The previous 30 days (10 answers), and July (20 detractors) for the trend.
         for k, n in enumerate([9] * 5 + [3] * 5):
-            session.add(survey(datetime(2026, 10, 1, 9, k), n, 4 if n == 9 else 2))
+            session.add(survey_row(datetime(2026, 10, 1, 9, k), n, 4 if n == 9 else 2))
         for k in range(20):
-            session.add(survey(datetime(2026, 7, 10, 9, k), 2, 1))
+            session.add(survey_row(datetime(2026, 7, 10, 9, k), 2, 1))
         for month in (8, 9, 10, 11):
             for k in range(4):
                 session.add(
-                    conversation(
-                        datetime(2026, month, 5, 9, k), handed_off=k == 0, first_response=k + 1.0
+                    conversation_row(
+                        datetime(2026, month, 5, 9, k),
+                        handed_off=k == 0,
+                        first_response=k + 1.0,
+                        replies=(k + 1.0,),
                     )
                 )
         # Cohorts: August (4 customers, 2 back in September), September (2, none back in

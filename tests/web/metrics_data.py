@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from itertools import count
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy.orm import sessionmaker
@@ -16,12 +15,11 @@ from sqlalchemy.orm import sessionmaker
 from bot.auth.tokens import mint
 from bot.auth.users import UserRepository
 from bot.bootstrap import Services
-from bot.storage.models import Conversation, SurveyResponse
 from bot.storage.session import session_scope
+from tests.rows import conversation_row, survey_row
 from tests.web.conftest import NOW
 
 PASSWORD = "correct horse battery"
-_ids = count(1)
 
 # Last 30 days, order status: (nps, csat, variant) per day from 10 October.
 ORDER_ANSWERS = [
@@ -34,73 +32,26 @@ RETURN_ANSWERS = [(2, 1), (5, 2), (9, 4), (4, 2), (6, 3)] * 5
 SEPTEMBER_NPS = [10, 9, 3, 7, 0, 10]
 
 
-def survey(
-    at: datetime,
-    nps: int | None,
-    csat: int | None,
-    topic: str = "order_status",
-    variant: str | None = None,
-    channel: str = "socketio",
-) -> SurveyResponse:
-    i = next(_ids)
-    answered = nps is not None or csat is not None
-    return SurveyResponse(
-        conversation_id=f"web-s{i}",
-        session_key="1",
-        nps=nps,
-        csat=csat,
-        status="completed" if answered else "declined",
-        channel=channel,
-        topic=topic,
-        variant=variant,
-        created_at=at,
-        updated_at=at,
-    )
-
-
-def conversation(
-    at: datetime, handed_off: bool = False, variant: str | None = None, first: float = 1.0
-) -> Conversation:
-    i = next(_ids)
-    return Conversation(
-        conversation_id=f"web-c{i}",
-        session_key="1",
-        channel="socketio",
-        topic="order_status",
-        variant=variant,
-        started_at=at,
-        last_event_at=at + timedelta(minutes=5),
-        user_messages=3,
-        bot_messages=4,
-        fallbacks=0,
-        first_response_seconds=first,
-        response_seconds_total=2 * first,
-        responses=2,
-        handed_off=handed_off,
-        handoff_seconds=60.0 if handed_off else None,
-        survey_asked=True,
-    )
-
-
 def fill(factory: sessionmaker) -> None:
     """The answers and conversations above, plus a declined survey."""
     with session_scope(factory) as session:
         for day, (nps, csat, variant) in enumerate(ORDER_ANSWERS):
             at = datetime(2026, 10, 10, 9) + timedelta(days=day)
-            session.add(survey(at, nps, csat, variant=variant))
+            session.add(survey_row(at, nps, csat, variant=variant))
         for i, (nps, csat) in enumerate(RETURN_ANSWERS):
             at = datetime(2026, 10, 20, 10) + timedelta(days=i // 5, minutes=i)
-            session.add(survey(at, nps, csat, topic="return_request"))
-        session.add(survey(datetime(2026, 10, 15), None, None))
+            session.add(survey_row(at, nps, csat, topic="return_request"))
+        session.add(survey_row(datetime(2026, 10, 15), None, None))
         for day, nps in enumerate(SEPTEMBER_NPS):
-            session.add(survey(datetime(2026, 9, 1, 12) + timedelta(days=day), nps, 4))
+            session.add(survey_row(datetime(2026, 9, 1, 12) + timedelta(days=day), nps, 4))
         for day in range(8):
             session.add(
-                conversation(
+                conversation_row(
                     datetime(2026, 10, 12, 8) + timedelta(days=day),
                     handed_off=day % 4 == 0,
                     variant="A" if day % 2 else "B",
-                    first=0.5 + day,
+                    first_response=0.5 + day,
+                    replies=(0.5 + day, 0.5 + day),
                 )
             )
 
