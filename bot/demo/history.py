@@ -46,10 +46,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.demo.seed import Progress, Row, demo_today
+from bot.demo.seed import Progress, Row, demo_today, insert_rows
 from bot.settings import Settings
 from bot.storage.models import Conversation, Customer, Meta, SurveyResponse, Ticket
 from bot.storage.session import session_scope
@@ -284,9 +284,18 @@ def seed_history(
             return _count_rows(session)
         customer_ids = list(session.execute(select(Customer.id).order_by(Customer.id)).scalars())
         data = build_history(settings.demo_seed, today, customer_ids, days, per_day)
-        _insert_rows(session, Conversation.__table__, data.conversations, "conversations", progress)
-        _insert_rows(session, SurveyResponse.__table__, data.surveys, "surveys", progress)
-        _insert_rows(session, Ticket.__table__, data.tickets, "tickets", progress)
+        insert_rows(
+            session,
+            Conversation.__table__,
+            data.conversations,
+            "conversations",
+            progress,
+            CHUNK_SIZE,
+        )
+        insert_rows(
+            session, SurveyResponse.__table__, data.surveys, "surveys", progress, CHUNK_SIZE
+        )
+        insert_rows(session, Ticket.__table__, data.tickets, "tickets", progress, CHUNK_SIZE)
         session.execute(
             insert(Meta.__table__),
             [{"key": META_KEY, "value": f"{settings.demo_seed}|{today}|{days}|{per_day}"}],
@@ -536,13 +545,3 @@ def _count_rows(session: Session) -> HistorySummary:
         tickets=_count(session, history(Ticket)),
         already_seeded=True,
     )
-
-
-def _insert_rows(
-    session: Session, table: Table, rows: list[Row], stage: str, progress: Progress | None
-) -> None:
-    for offset in range(0, len(rows), CHUNK_SIZE):
-        chunk = rows[offset : offset + CHUNK_SIZE]
-        session.execute(insert(table), chunk)
-        if progress is not None:
-            progress(stage, offset + len(chunk), len(rows))

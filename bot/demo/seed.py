@@ -739,11 +739,17 @@ def _count_rows(session: Session) -> SeedSummary:
     )
 
 
-def _insert_rows(
-    session: Session, table: Table, rows: list[Row], stage: str, progress: Progress | None
+def insert_rows(
+    session: Session,
+    table: Table,
+    rows: list[Row],
+    stage: str,
+    progress: Progress | None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> None:
-    for offset in range(0, len(rows), CHUNK_SIZE):
-        chunk = rows[offset : offset + CHUNK_SIZE]
+    """Bulk-insert `rows` in chunks, reporting `progress(stage, done, total)` after each."""
+    for offset in range(0, len(rows), chunk_size):
+        chunk = rows[offset : offset + chunk_size]
         session.execute(insert(table), chunk)
         if progress is not None:
             progress(stage, offset + len(chunk), len(rows))
@@ -757,9 +763,9 @@ def _ids(session: Session, key_column: Any, id_column: Any, keys: list[str]) -> 
 
 def _insert(session: Session, data: DemoData, progress: Progress | None) -> None:
     """Insert the rows parents first, letting the database assign ids (works on PostgreSQL too)."""
-    _insert_rows(session, Product.__table__, data.products, "products", progress)
+    insert_rows(session, Product.__table__, data.products, "products", progress)
     product_ids = _ids(session, Product.sku, Product.id, [row["sku"] for row in data.products])
-    _insert_rows(session, Customer.__table__, data.customers, "customers", progress)
+    insert_rows(session, Customer.__table__, data.customers, "customers", progress)
     customer_ids = _ids(
         session, Customer.email, Customer.id, [row["email"] for row in data.customers]
     )
@@ -768,7 +774,7 @@ def _insert(session: Session, data: DemoData, progress: Progress | None) -> None
         {**_without(row, "customer_index"), "customer_id": customer_ids[row["customer_index"]]}
         for row in data.orders
     ]
-    _insert_rows(session, Order.__table__, orders, "orders", progress)
+    insert_rows(session, Order.__table__, orders, "orders", progress)
     order_ids = _ids(session, Order.number, Order.id, [row["number"] for row in data.orders])
 
     items = [
@@ -779,13 +785,13 @@ def _insert(session: Session, data: DemoData, progress: Progress | None) -> None
         }
         for row in data.order_items
     ]
-    _insert_rows(session, OrderItem.__table__, items, "order_items", progress)
+    insert_rows(session, OrderItem.__table__, items, "order_items", progress)
 
     returns = [
         {**_without(row, "order_index"), "order_id": order_ids[row["order_index"]]}
         for row in data.return_requests
     ]
-    _insert_rows(session, ReturnRequest.__table__, returns, "returns", progress)
+    insert_rows(session, ReturnRequest.__table__, returns, "returns", progress)
     return_ids = _ids(
         session,
         ReturnRequest.number,
@@ -800,7 +806,7 @@ def _insert(session: Session, data: DemoData, progress: Progress | None) -> None
         }
         for row in data.refunds
     ]
-    _insert_rows(session, Refund.__table__, refunds, "refunds", progress)
+    insert_rows(session, Refund.__table__, refunds, "refunds", progress)
 
 
 def _without(row: Row, *keys: str) -> Row:
