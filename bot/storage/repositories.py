@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +48,37 @@ def order_view(order: Order, returns: list[ReturnRequest], refunds: list[Refund]
         returns=tuple(ReturnView(r.number, r.status, r.created_at) for r in returns),
         refunds=tuple(RefundView(r.amount, r.status, r.created_at, r.issued_at) for r in refunds),
     )
+
+
+Row = TypeVar("Row")
+# A later summary that does not know the customer or the variant keeps what was stored.
+_KEPT_WHEN_MISSING = frozenset({"customer_id", "variant"})
+
+
+def _upsert(
+    session: Session,
+    find: Callable[[], Row | None],
+    new: Callable[[], Row],
+    fill: Callable[[Row], None],
+) -> tuple[Row, bool]:
+    """Fill the row `find` returns, or insert a `new` one; returns it and whether it was new.
+
+    An insert that loses a race with a concurrent writer of the same key (IntegrityError
+    on the unique constraint) fills the row that writer stored instead.
+    """
+    row = find()
+    if row is None:
+        row = new()
+        try:
+            with session.begin_nested():
+                fill(row)
+                session.add(row)
+            return row, True
+        except IntegrityError:
+            row = find()
+            assert row is not None
+    fill(row)
+    return row, False
 
 
 class OrderRepository:
@@ -219,25 +253,16 @@ class SurveyRepository:
 
         Returns the row and whether it was created.
         """
-        row = self.get(snapshot.conversation_id, snapshot.session_key)
-        created = row is None
-        if row is None:
-            row = SurveyResponse(
+        return _upsert(
+            self.session,
+            lambda: self.get(snapshot.conversation_id, snapshot.session_key),
+            lambda: SurveyResponse(
                 conversation_id=snapshot.conversation_id,
                 session_key=snapshot.session_key,
                 created_at=now,
-            )
-            try:
-                with self.session.begin_nested():
-                    self._fill(row, snapshot, now, customer_id)
-                    self.session.add(row)
-                return row, True
-            except IntegrityError:  # written by a concurrent replay: update that row instead
-                row = self.get(snapshot.conversation_id, snapshot.session_key)
-                assert row is not None
-                created = False
-        self._fill(row, snapshot, now, customer_id)
-        return row, created
+            ),
+            lambda row: self._fill(row, snapshot, now, customer_id),
+        )
 
     @staticmethod
     def _fill(
@@ -328,37 +353,19 @@ class ConversationRepository:
 
     def upsert(self, summary: ConversationSummary) -> Conversation:
         """Write a session's summary; a later summary of the same session replaces it."""
-        row = self.get(summary.conversation_id, summary.session_key)
-        if row is None:
-            row = Conversation(
-                conversation_id=summary.conversation_id, session_key=summary.session_key
-            )
-            try:
-                with self.session.begin_nested():
-                    self._fill(row, summary)
-                    self.session.add(row)
-                return row
-            except IntegrityError:  # written concurrently: update that row instead
-                row = self.get(summary.conversation_id, summary.session_key)
-                assert row is not None
-        self._fill(row, summary)
+        row, _ = _upsert(
+            self.session,
+            lambda: self.get(summary.conversation_id, summary.session_key),
+            Conversation,
+            lambda row: self._fill(row, summary),
+        )
         return row
 
     @staticmethod
     def _fill(row: Conversation, summary: ConversationSummary) -> None:
-        row.channel = summary.channel
-        row.topic = summary.topic
-        row.started_at = summary.started_at
-        row.last_event_at = summary.last_event_at
-        row.user_messages = summary.user_messages
-        row.bot_messages = summary.bot_messages
-        row.fallbacks = summary.fallbacks
-        row.first_response_seconds = summary.first_response_seconds
-        row.response_seconds_total = summary.response_seconds_total
-        row.responses = summary.responses
-        row.handed_off = summary.handed_off
-        row.handoff_seconds = summary.handoff_seconds
-        row.survey_asked = summary.survey_asked
-        row.search_text = summary.search_text
-        row.customer_id = summary.customer_id or row.customer_id
-        row.variant = summary.variant or row.variant
+        """Every field of the summary onto the row; who and which variant are never erased."""
+        for field in dataclasses.fields(summary):
+            value = getattr(summary, field.name)
+            if field.name in _KEPT_WHEN_MISSING:
+                value = value or getattr(row, field.name)
+            setattr(row, field.name, value)
