@@ -334,6 +334,14 @@ def _ticket_id(request: web.Request) -> int:
         raise web.HTTPNotFound() from error
 
 
+def _unresolved_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, or None when it is already resolved; 404 when there is no such ticket."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise web.HTTPNotFound(text=f"No ticket #{ticket_id}.")
+    return None if ticket.status == "resolved" else ticket
+
+
 @require_role(*STAFF)
 async def assign(request: web.Request) -> web.StreamResponse:
     await check_csrf(request, await request.post())
@@ -342,10 +350,8 @@ async def assign(request: web.Request) -> web.StreamResponse:
     now = request.app[services_key].now()
 
     def run(session: Session) -> str | None:
-        ticket = session.get(Ticket, ticket_id)
+        ticket = _unresolved_ticket(session, ticket_id)
         if ticket is None:
-            raise web.HTTPNotFound(text=f"No ticket #{ticket_id}.")
-        if ticket.status == "resolved":
             return f"Ticket #{ticket_id} is already resolved."
         previous = ticket.assigned_to
         ticket.status = "assigned"
@@ -376,10 +382,8 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     now = request.app[services_key].now()
 
     def run(session: Session) -> str | None:
-        ticket = session.get(Ticket, ticket_id)
+        ticket = _unresolved_ticket(session, ticket_id)
         if ticket is None:
-            raise web.HTTPNotFound(text=f"No ticket #{ticket_id}.")
-        if ticket.status == "resolved":
             return f"Ticket #{ticket_id} is already resolved."
         ticket.status = "resolved"
         ticket.resolved_at = now
