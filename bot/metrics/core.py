@@ -190,10 +190,6 @@ class Comparison:
         )
 
 
-def _standard_error(result: MetricResult) -> float | None:
-    return result.standard_error
-
-
 def _has_interval(result: MetricResult) -> bool:
     return result.value is not None and result.ci_low is not None and result.ci_high is not None
 
@@ -211,7 +207,7 @@ def compare(
     if current.value is None or previous.value is None:
         return Comparison(current, previous, None, None, None)
     difference = current.value - previous.value
-    se_now, se_before = _standard_error(current), _standard_error(previous)
+    se_now, se_before = current.standard_error, previous.standard_error
     if se_now is not None and se_before is not None:
         margin = _z(confidence) * math.hypot(se_now, se_before)
         return Comparison(current, previous, difference, difference - margin, difference + margin)
