@@ -204,9 +204,7 @@ class SurveyResponse(Base):
         UniqueConstraint("conversation_id", "session_key", name="uq_survey_responses_session"),
         Index("ix_survey_responses_topic_created", "topic", "created_at"),
         # Covers the metric queries of a period (in total and by topic): they read the index alone.
-        Index(
-            "ix_survey_responses_created_scores", "created_at", "nps", "csat", "status", "topic"
-        ),
+        Index("ix_survey_responses_created_scores", "created_at", "nps", "csat", "status", "topic"),
     )
 
     id = Column(Integer, primary_key=True)

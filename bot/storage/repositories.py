@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -51,8 +53,9 @@ def order_view(order: Order, returns: list[ReturnRequest], refunds: list[Refund]
 
 
 Row = TypeVar("Row")
-# A later summary that does not know the customer or the variant keeps what was stored.
-_KEPT_WHEN_MISSING = frozenset({"customer_id", "variant"})
+# A conversation row per session: the unique key its upsert conflicts on.
+_SESSION_KEY = ("conversation_id", "session_key")
+_INSERT_FOR_DIALECT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def _upsert(
@@ -351,21 +354,27 @@ class ConversationRepository:
             )
         ).scalar_one_or_none()
 
-    def upsert(self, summary: ConversationSummary) -> Conversation:
-        """Write a session's summary; a later summary of the same session replaces it."""
-        row, _ = _upsert(
-            self.session,
-            lambda: self.get(summary.conversation_id, summary.session_key),
-            Conversation,
-            lambda row: self._fill(row, summary),
-        )
-        return row
+    def upsert(self, summary: ConversationSummary) -> None:
+        """Write a session's summary; a later summary of the same session replaces it.
 
-    @staticmethod
-    def _fill(row: Conversation, summary: ConversationSummary) -> None:
-        """Every field of the summary onto the row; who and which variant are never erased."""
-        for field in dataclasses.fields(summary):
-            value = getattr(summary, field.name)
-            if field.name in _KEPT_WHEN_MISSING:
-                value = value or getattr(row, field.name)
-            setattr(row, field.name, value)
+        One INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL): the tracker store writes
+        a summary after every message, and two writers of one session cannot both insert.
+        The customer and the variant are never erased by a summary that does not know them.
+        """
+        values = dataclasses.asdict(summary)
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in _INSERT_FOR_DIALECT:
+            raise NotImplementedError(
+                f"conversation summaries need SQLite or PostgreSQL, not {dialect}"
+            )
+        table = Conversation.__table__
+        statement = _INSERT_FOR_DIALECT[dialect](table).values(**values)
+        new = statement.excluded
+        kept = {
+            "customer_id": func.coalesce(new.customer_id, table.c.customer_id),
+            "variant": func.coalesce(func.nullif(new.variant, ""), table.c.variant),
+        }
+        updates = {name: kept.get(name, new[name]) for name in values if name not in _SESSION_KEY}
+        self.session.execute(
+            statement.on_conflict_do_update(index_elements=list(_SESSION_KEY), set_=updates)
+        )

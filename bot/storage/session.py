@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -31,7 +32,13 @@ def create_db_engine(url: str, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Python's sqlite3 waits 5 s by default on its own; the pragma is the one that counts.
-        engine = create_engine(url, future=True, connect_args={"timeout": 0}, **kwargs)
+        connect_args: dict[str, Any] = {"timeout": 0}
+        if parsed.database and parsed.database != ":memory:" and "poolclass" not in kwargs:
+            # A file database keeps its connections (SQLAlchemy 1.4 would open one per
+            # session); the pool hands each to one thread at a time.
+            kwargs["poolclass"] = QueuePool
+            connect_args["check_same_thread"] = False
+        engine = create_engine(url, future=True, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
     return create_engine(url, future=True, pool_pre_ping=True, **kwargs)

@@ -196,3 +196,17 @@ def test_the_staff_list_on_postgres(postgres_url: str):
                 sa.text("DELETE FROM conversations WHERE conversation_id LIKE 'pgstaff-%'")
             )
         engine.dispose()
+
+
+def test_conversation_summaries_upsert_on_postgres(postgres_url: str):
+    from tests.unit.test_conversation_rows import check_summary_upserts
+
+    upgrade(postgres_url)
+    engine = create_db_engine(postgres_url)
+    try:
+        with engine.begin() as connection:  # the module's database is shared: start clean
+            connection.execute(sa.text("DELETE FROM conversations"))
+            connection.execute(sa.text("DELETE FROM customers WHERE email = 'ada@example.com'"))
+        check_summary_upserts(make_session_factory(engine))
+    finally:
+        engine.dispose()

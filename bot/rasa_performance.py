@@ -1,0 +1,117 @@
+"""Two fixes to Rasa 3.6's per-message overhead, installed by `bot.rasa_launcher`.
+
+Neither changes what Rasa does; both remove work it repeats on every message.
+
+1. Action results are checked by compiled schemas. Rasa validates every custom action's
+   response with `jsonschema.validate()`, which first re-validates the (constant) schema
+   against the meta-schema and then tries every event against each of the 23 event
+   schemas of a `oneOf`: about 120 ms per action, still a few ms with a cached validator.
+   Each of those schemas is told apart by its `event` constant, so exactly one can match:
+   here each event is checked by the schema its `event` names, compiled with
+   fastjsonschema. A response this rejects goes through jsonschema as before, so an
+   invalid response raises the same `ValidationError` with the same message.
+2. Event classes are looked up in a table. `Event.resolve_by_type()` walks the whole
+   subclass tree of `Event` for every stored event it deserialises (tens per message).
+   The answer for a type name never changes once the classes are imported, so it is
+   remembered; a name not seen yet is resolved the original way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+_installed = False
+
+
+def compile_response_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """True when `schema` (Rasa's action response schema) accepts a response.
+
+    The events' `oneOf` becomes a table from each alternative's `event` constant to that
+    alternative, compiled with the properties every event shares.
+    """
+    import fastjsonschema
+
+    event_schema = schema["properties"]["events"]["items"]
+    shared = {key: value for key, value in event_schema.items() if key != "oneOf"}
+    by_type = {}
+    for alternative in event_schema["oneOf"]:
+        name = alternative["properties"]["event"]["const"]
+        assert name not in by_type, f"two event schemas for {name!r}"
+        by_type[name] = fastjsonschema.compile({**shared, "allOf": [alternative]})
+    outline = {**schema, "properties": {**schema["properties"], "events": {"type": "array"}}}
+    check_outline = fastjsonschema.compile(outline)
+
+    def accepts(result: Any) -> bool:
+        try:
+            check_outline(result)
+            for event in result.get("events", ()):
+                by_type[event["event"]](event)
+        except (fastjsonschema.JsonSchemaException, KeyError, TypeError):
+            return False
+        return True
+
+    return accepts
+
+
+def action_result_validator() -> Callable[[Any, dict[str, Any]], bool]:
+    """`RemoteAction._validate_action_result`: compiled fast path, jsonschema's errors."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    schema = RemoteAction.action_response_format_spec()
+    accepts = compile_response_check(schema)
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+
+    def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        if accepts(result):
+            return True
+        error = best_match(validator.iter_errors(result))
+        if error is None:  # the two validators disagree: jsonschema has the last word
+            return True
+        error.message += (
+            ". Failed to validate Action server response from API, "
+            "make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+
+    return _validate_action_result
+
+
+def event_type_resolver() -> Callable[..., Any]:
+    """`Event.resolve_by_type` with the answer for each type name remembered."""
+    from rasa.shared.core.events import Event
+
+    original = Event.resolve_by_type
+    known: dict[str, Any] = {}
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        if type_name in known:
+            return known[type_name]
+        try:
+            cls = original(type_name)
+        except ValueError:  # an unknown name: the default, or the original's error
+            return original(type_name, default)
+        if cls is not None:  # None is the legacy "topic" event
+            known[type_name] = cls
+        return cls
+
+    return resolve_by_type
+
+
+def install_performance_fixes() -> None:
+    """Patch Rasa's classes in this process (once)."""
+    global _installed
+    if _installed:
+        return
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+
+    RemoteAction._validate_action_result = action_result_validator()  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(event_type_resolver())  # type: ignore[method-assign,assignment]
+    _installed = True

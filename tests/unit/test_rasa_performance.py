@@ -1,0 +1,112 @@
+"""Rasa's per-message fixes give exactly the answers of the code they replace."""
+
+import pytest
+from jsonschema import ValidationError
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.rasa_performance import (
+    action_result_validator,
+    compile_response_check,
+    event_type_resolver,
+)
+
+VALID = [
+    {
+        "events": [{"event": "slot", "name": "order_id", "value": "104233", "timestamp": None}],
+        "responses": [{"text": "Order 104233 shipped.", "buttons": [], "custom": {}}],
+    },
+    {"events": [], "responses": []},
+    {},
+]
+INVALID = [
+    {"events": "not a list", "responses": []},
+    {"events": [{"no_event_key": 1}], "responses": []},
+    {"events": [{"event": "slot"}], "responses": []},
+    {"events": [], "responses": "not a list"},
+    {"events": [], "responses": ["not an object"]},
+]
+
+
+# Events of every kind as an action server sends them, valid and not, one response each.
+EVENTS = [
+    *(
+        event.as_dict()
+        for event in (
+            SlotSet("order_id", None),
+            ActionExecuted("utter_greet", policy="RulePolicy", confidence=1.0),
+            UserUttered("hi", {"name": "greet", "confidence": 0.9}, [{"entity": "x", "value": 1}]),
+            BotUttered("Hello!", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}),
+        )
+    ),
+    *({"event": cls.type_name} for cls in all_subclasses(Event)),
+    {"event": "slot", "name": "order_id"},  # no value
+    {"event": "slot", "name": 5, "value": 1},
+    {"event": "user", "parse_data": {"intent": {"name": 3}}},
+    {"event": "user", "parse_data": {"entities": [{"entity": "x"}]}},
+    {"event": "entities", "entities": "none"},
+    {"event": "action", "name": "x", "confidence": "high"},
+    {"event": "bot", "timestamp": "yesterday"},
+    {"event": "no_such_event"},
+    {"event": ["slot"]},
+    {"event": None},
+    {"name": "order_id", "value": 1},
+    {"event": "bot", "metadata": []},
+    "slot",
+    None,
+]
+
+
+def test_compiled_check_agrees_with_jsonschema_on_every_event():
+    schema = RemoteAction.action_response_format_spec()
+    accepts = compile_response_check(schema)
+    validator = validator_for(schema)(schema)
+    responses = [{"events": [event], "responses": []} for event in EVENTS] + [*VALID, *INVALID]
+    verdicts = [accepts(response) for response in responses]
+    assert verdicts == [validator.is_valid(response) for response in responses]
+    assert True in verdicts and False in verdicts
+
+
+def outcome(validate, action: RemoteAction, result: dict) -> str:
+    try:
+        return str(validate(action, result))
+    except ValidationError as error:
+        return f"error: {error.message}"
+
+
+def test_action_results_get_rasas_verdicts_and_messages():
+    action = RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1"))
+    fast = action_result_validator()
+    original = RemoteAction._validate_action_result
+    expected = [outcome(original, action, r) for r in [*VALID, *INVALID]]
+    assert [outcome(fast, action, r) for r in [*VALID, *INVALID]] == expected
+    assert expected[: len(VALID)] == ["True"] * len(VALID)
+    assert all(e.startswith("error:") and "Failed to validate" in e for e in expected[len(VALID) :])
+
+
+def test_a_rejected_result_raises_jsonschemas_error():
+    fast = action_result_validator()
+    action = RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1"))
+    with pytest.raises(ValidationError):
+        fast(action, INVALID[0])
+
+
+def test_event_types_resolve_as_before_also_when_remembered():
+    resolve = event_type_resolver()
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    for _ in range(2):  # the second round is answered from the table
+        assert [resolve(name) for name in names] == [Event.resolve_by_type(n) for n in names]
+    assert resolve("user") is UserUttered
+    assert resolve("slot") is SlotSet
+    assert resolve("action") is ActionExecuted
+
+
+def test_unknown_event_types_get_the_default_or_the_error():
+    resolve = event_type_resolver()
+    assert resolve("no_such_event", UserUttered) is UserUttered
+    assert resolve("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        resolve("no_such_event")
