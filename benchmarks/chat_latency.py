@@ -25,6 +25,9 @@ How it runs
     2. Supportbot: `supportbot serve` on ports 5105 (Rasa) and 5155 (actions), so it does not
        clash with `make run`, with `SUPPORTBOT_VAR_DIR=var/bench/supportbot`: a fresh copy of
        the app database and an empty tracker database. Warm-up, the levels, then it is stopped.
+       With `--workers 1 2` this is done once per worker count; several Rasa workers
+       (`SANIC_WORKERS`) share Redis as Rasa's lock store (`--lock-store-url`), as in a
+       deployment, and are reported as `supportbot-w2`.
     3. The stock assistant: `rasa run --enable-api` on port 5205; warm-up, levels, stopped.
     The two bots are never loaded at the same time. Servers run in their own process groups
     and are stopped (the whole group) at the end, on errors, on Ctrl+C and on SIGTERM. Their
@@ -42,6 +45,7 @@ Usage
     .venv/bin/python benchmarks/chat_latency.py --seconds 5          # a quick smoke run
     .venv/bin/python benchmarks/chat_latency.py --url http://127.0.0.1:5005   # a running bot
     .venv/bin/python benchmarks/chat_latency.py --concurrency 1 4 16 --json > bench.json
+    .venv/bin/python benchmarks/chat_latency.py --workers 1 2   # also with 2 Rasa workers
 
 Progress goes to stderr; the table (or, with `--json`, the JSON result) to stdout.
 """
@@ -338,7 +342,11 @@ def our_scripts(orders: dict[str, list[str]], variants: int = 3) -> list[Script]
     return scripts
 
 
-def our_env(args: argparse.Namespace) -> dict[str, str]:
+def our_env(args: argparse.Namespace, workers: int = 1) -> dict[str, str]:
+    """Supportbot's environment; several Rasa workers share a Redis lock store."""
+    workers_env = {"SANIC_WORKERS": str(workers)}
+    if workers > 1:
+        workers_env["LOCK_STORE_URL"] = args.lock_store_url
     return server_env(
         SUPPORTBOT_VAR_DIR=str(OUR_VAR_DIR),
         DATABASE_URL=f"sqlite:///{OUR_VAR_DIR / 'supportbot.db'}",
@@ -346,12 +354,32 @@ def our_env(args: argparse.Namespace) -> dict[str, str]:
         RASA_HOST="127.0.0.1",
         RASA_PORT=str(args.port),
         ACTION_PORT=str(args.action_port),
+        **workers_env,
     )
+
+
+def our_name(workers: int) -> str:
+    return OURS if workers == 1 else f"{OURS}-w{workers}"
+
+
+def ensure_redis(url: str) -> None:
+    """Several Rasa workers need the Redis lock store: fail early and clearly without it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    host, port = parsed.host or "127.0.0.1", parsed.port or 6379
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        if probe.connect_ex((host, port)) != 0:
+            raise BenchmarkError(
+                f"--workers above 1 needs Redis for Rasa's lock store; nothing answers at "
+                f"{host}:{port} (--lock-store-url)"
+            )
 
 
 @contextlib.asynccontextmanager
 async def our_bot(
-    args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress
+    args: argparse.Namespace, session: aiohttp.ClientSession, progress: Progress, workers: int = 1
 ) -> AsyncIterator[Target]:
     """Yield Supportbot (started here unless `--url`) with its conversations."""
     if args.url:
@@ -363,23 +391,26 @@ async def our_bot(
         raise BenchmarkError(f"no trained model at {OUR_MODEL}: run `make train` first")
     ensure_port_free(args.port)
     ensure_port_free(args.action_port)
+    if workers > 1:
+        ensure_redis(args.lock_store_url)
+    name = our_name(workers)
     OUR_VAR_DIR.mkdir(parents=True, exist_ok=True)
-    env = our_env(args)
+    env = our_env(args, workers)
     prepare_our_database(env, progress)
     scripts = our_scripts(demo_orders(env))
     url = f"http://127.0.0.1:{args.port}"
     progress.phase(
-        f"starting `supportbot serve` (Rasa :{args.port}, actions :{args.action_port}); "
-        "loading the model takes a while"
+        f"starting `supportbot serve` (Rasa :{args.port} with {workers} worker(s), "
+        f"actions :{args.action_port}); loading the model takes a while"
     )
     argv = [sys.executable, "-m", "bot.cli", "serve", "--timeout", str(args.start_timeout)]
     logs = f"{LOG_DIR / 'supportbot.log'} and {OUR_VAR_DIR / 'logs'}"
     with process_group(argv, cwd=PROJECT_ROOT, env=env, log_path=LOG_DIR / "supportbot.log") as p:
         try:
-            await wait_until_ready(session, url, p, args.start_timeout, OURS, progress, logs)
-            yield Target(OURS, url, scripts, p, logs)
+            await wait_until_ready(session, url, p, args.start_timeout, name, progress, logs)
+            yield Target(name, url, scripts, p, logs)
         finally:
-            progress.phase(f"stopping {OURS}")
+            progress.phase(f"stopping {name}")
 
 
 # --- the stock assistant ----------------------------------------------------------------------
@@ -673,8 +704,9 @@ async def run_benchmark(args: argparse.Namespace, progress: Progress) -> list[Le
     connector = aiohttp.TCPConnector(limit=max(args.concurrency) + 4)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         if OURS in args.bots:
-            async with our_bot(args, session, progress) as target:
-                results += await measure(target, args, session, progress, run_id)
+            for workers in [1] if args.url else args.workers:
+                async with our_bot(args, session, progress, workers) as target:
+                    results += await measure(target, args, session, progress, run_id)
         if STOCK in args.bots:
             async with stock_bot(args, session, progress) as target:
                 results += await measure(target, args, session, progress, run_id)
@@ -682,15 +714,16 @@ async def run_benchmark(args: argparse.Namespace, progress: Progress) -> list[Le
 
 
 def ratios(results: Sequence[LevelResult]) -> list[dict[str, Any]]:
-    """Supportbot / stock, for msgs/s and p95, at each concurrency both bots ran."""
+    """Supportbot (each worker count) / stock, for msgs/s and p95, at each concurrency both ran."""
     by_key = {(r.bot, r.concurrency): r for r in results}
     rows = []
     for (bot, concurrency), ours in by_key.items():
         stock = by_key.get((STOCK, concurrency))
-        if bot != OURS or stock is None:
+        if not bot.startswith(OURS) or stock is None:
             continue
         rows.append(
             {
+                "bot": bot,
                 "concurrency": concurrency,
                 "messages_per_second": _ratio(ours.messages_per_second, stock.messages_per_second),
                 "p95": _ratio(ours.p95_ms, stock.p95_ms),
@@ -709,7 +742,7 @@ def _ms(value: float | None) -> str:
 
 def format_table(results: Sequence[LevelResult], args: argparse.Namespace) -> str:
     header = (
-        f"{'bot':<11}{'conc':>5}{'convs':>7}{'msgs':>7}{'errors':>7}{'empty':>6}"
+        f"{'bot':<14}{'conc':>5}{'convs':>7}{'msgs':>7}{'errors':>7}{'empty':>6}"
         f"{'msgs/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
     )
     lines = [
@@ -721,16 +754,20 @@ def format_table(results: Sequence[LevelResult], args: argparse.Namespace) -> st
     ]
     for r in results:
         lines.append(
-            f"{r.bot:<11}{r.concurrency:>5}{r.conversations:>7}{r.messages:>7}{r.errors:>7}"
+            f"{r.bot:<14}{r.concurrency:>5}{r.conversations:>7}{r.messages:>7}{r.errors:>7}"
             f"{r.empty_replies:>6}{r.messages_per_second:>8.1f}{_ms(r.p50_ms):>8}"
             f"{_ms(r.p95_ms):>8}{_ms(r.p99_ms):>8}"
         )
     rows = ratios(results)
     if rows:
-        lines += ["", f"{OURS} / {STOCK}, same run:", f"{'conc':>5}{'msgs/s':>9}{'p95':>9}"]
+        lines += [
+            "",
+            f"ours / {STOCK}, same run:",
+            f"{'bot':<14}{'conc':>5}{'msgs/s':>9}{'p95':>9}",
+        ]
         for row in rows:
             lines.append(
-                f"{row['concurrency']:>5}{_times(row['messages_per_second']):>9}"
+                f"{row['bot']:<14}{row['concurrency']:>5}{_times(row['messages_per_second']):>9}"
                 f"{_times(row['p95']):>9}"
             )
     for r in results:
@@ -750,6 +787,7 @@ def as_json(results: Sequence[LevelResult], args: argparse.Namespace) -> str:
                 "seconds": args.seconds,
                 "max_conversations": args.max_conversations,
                 "concurrency": args.concurrency,
+                "workers": args.workers,
                 "warmup_conversations": args.warmup,
                 "request_timeout": args.timeout,
                 "url": args.url or f"http://127.0.0.1:{args.port}",
@@ -778,6 +816,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--stock-port", type=int, default=5205, help="port of the stock assistant started here")
     add("--bots", nargs="+", choices=[OURS, STOCK], default=[OURS, STOCK], help="which to run")
     add("--concurrency", type=int, nargs="+", default=[1, 16], help="customers at once")
+    add(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="Rasa worker processes of Supportbot, one run each (above 1: Redis lock store)",
+    )
+    add("--lock-store-url", default="redis://127.0.0.1:6379/0", help="Redis, for --workers > 1")
     add("--seconds", type=float, default=30, help="duration of each level")
     add("--max-conversations", type=int, default=1000, help="per level")
     add("--warmup", type=int, default=5, help="unmeasured conversations per bot")
@@ -792,6 +838,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.concurrency) < 1 or args.seconds <= 0 or args.max_conversations < 1:
         parser.error("--concurrency, --seconds and --max-conversations must be positive")
+    if min(args.workers) < 1:
+        parser.error("--workers must be positive")
     return args
 
 

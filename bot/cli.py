@@ -415,6 +415,23 @@ Stop with Ctrl+C.
 """
 
 
+def _database_not_ready(settings: Settings) -> str | None:
+    """Why the app database cannot serve chats yet (not migrated), or None when it can."""
+    from bot.storage.migrate import current_revision, head_revision
+
+    url = _safe_url(settings.database_url)
+    try:
+        current = current_revision(settings.database_url)
+    except Exception as error:  # noqa: BLE001 - any failure to connect is reported as such
+        return f"Cannot open the app database {url}: {error}"
+    if current != head_revision():
+        return (
+            f"The app database {url} is not set up (schema {current or 'empty'}): run "
+            "`supportbot migrate` and `supportbot seed-demo` first (`make run` does both)."
+        )
+    return None
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import write_endpoints
 
@@ -423,6 +440,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"No trained model at {_rasa_model(settings)}: run `make train` first.", file=sys.stderr
         )
         return 1
+    unready = _database_not_ready(settings)
+    if unready:
+        print(unready, file=sys.stderr)
+        return 1
+    workers = os.environ.get("SANIC_WORKERS", "1").strip()
+    if workers not in ("", "1") and not os.environ.get("LOCK_STORE_URL"):
+        print(
+            f"SANIC_WORKERS={workers} needs LOCK_STORE_URL (Redis, Rasa's lock store for several "
+            "workers); without it Rasa runs one worker.",
+            file=sys.stderr,
+        )
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     endpoints = write_endpoints(settings)
