@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -342,6 +343,25 @@ class RecommendationRepository:
         return int(picked), int(shown)
 
 
+@functools.cache
+def _summary_upsert(dialect: str) -> Any:
+    """The summary upsert for a dialect, built once; the summary's fields are its parameters."""
+    if dialect not in _INSERT_FOR_DIALECT:
+        raise NotImplementedError(
+            f"conversation summaries need SQLite or PostgreSQL, not {dialect}"
+        )
+    table = Conversation.__table__
+    names = [field.name for field in dataclasses.fields(ConversationSummary)]
+    statement = _INSERT_FOR_DIALECT[dialect](table).values({n: bindparam(n) for n in names})
+    new = statement.excluded
+    kept = {
+        "customer_id": func.coalesce(new.customer_id, table.c.customer_id),
+        "variant": func.coalesce(func.nullif(new.variant, ""), table.c.variant),
+    }
+    updates = {name: kept.get(name, new[name]) for name in names if name not in _SESSION_KEY}
+    return statement.on_conflict_do_update(index_elements=list(_SESSION_KEY), set_=updates)
+
+
 class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -361,20 +381,5 @@ class ConversationRepository:
         a summary after every message, and two writers of one session cannot both insert.
         The customer and the variant are never erased by a summary that does not know them.
         """
-        values = dataclasses.asdict(summary)
         dialect = self.session.get_bind().dialect.name
-        if dialect not in _INSERT_FOR_DIALECT:
-            raise NotImplementedError(
-                f"conversation summaries need SQLite or PostgreSQL, not {dialect}"
-            )
-        table = Conversation.__table__
-        statement = _INSERT_FOR_DIALECT[dialect](table).values(**values)
-        new = statement.excluded
-        kept = {
-            "customer_id": func.coalesce(new.customer_id, table.c.customer_id),
-            "variant": func.coalesce(func.nullif(new.variant, ""), table.c.variant),
-        }
-        updates = {name: kept.get(name, new[name]) for name in values if name not in _SESSION_KEY}
-        self.session.execute(
-            statement.on_conflict_do_update(index_elements=list(_SESSION_KEY), set_=updates)
-        )
+        self.session.execute(_summary_upsert(dialect), dataclasses.asdict(summary))
