@@ -1,0 +1,311 @@
+"""The bot's intent classifier: TF-IDF word and character n-grams, a linear SVM, Platt scaling.
+
+Why not Rasa's LogisticRegressionClassifier
+    With word and char_wb 1-4 counts it reaches a 5-fold cross-validated macro-F1 of about 0.90
+    on data/nlu; this component about 0.94. It also computes its own features from the message
+    text instead of reading Rasa's sparse featurizers: Rasa's classifier spends most of its
+    ~2.5 ms per message stacking scipy matrices (`Message.get_sparse_features`,
+    `hstack`/`vstack`), while this one needs about 0.2 ms.
+
+    The candidates, in scikit-learn on the 3,292 examples of data/nlu at the time,
+    StratifiedKFold(5, shuffle=True, random_state=42); "fit s" is one fold's training on the
+    2-core machine while it was busy with other jobs:
+
+    | features                                    | classifier                     | macro-F1 | accuracy | fit s |
+    | ------------------------------------------- | ------------------------------ | -------- | -------- | ----- |
+    | counts: words + char_wb 1-4 (Rasa's, ~)     | LogisticRegression, balanced   | 0.897    | 0.882    | 37    |
+    | TF-IDF: words 1-2 + char_wb 2-5, sublinear  | LogisticRegression C=10        | 0.922    | 0.907    | 14    |
+    | the same                                    | LogisticRegression C=30, bal.  | 0.929    | 0.916    | 10    |
+    | the same, text normalised (see below)       | LogisticRegression C=30, bal.  | 0.930    | 0.919    | 9     |
+    | the same                                    | LogisticRegression C=100       | 0.931    | 0.918    | 11    |
+    | the same                                    | SGD, modified Huber loss       | 0.911    | 0.895    | 0.4   |
+    | the same                                    | LinearSVC C=0.5, balanced      | 0.928    | 0.916    | 0.4   |
+    | the same                                    | LinearSVC C=1 (no probability) | 0.937    | 0.925    | 0.4   |
+    | the same                                    | LinearSVC + softmax(score / T) | 0.937    | 0.925    | 1.2   |
+    | the same                                    | LinearSVC + Platt, 5 models    | 0.936    | 0.925    | 1.2   |
+    | the same                                    | LinearSVC + Platt (this one)   | 0.942    | 0.932    | 1.3   |
+
+    With other fold seeds (7, 123) Platt scaling stayed ahead of the temperature-scaled softmax
+    (0.939 / 0.941 against about 0.935). LinearSVC C=1 with other n-grams: words alone 0.912,
+    characters alone 0.919, words 1-3 0.934, char_wb 1-5 0.937, 2-6 0.934, 3-5 0.934; without
+    the text normalisation 0.934. C = 0.5 / 1 / 2 gave 0.933 / 0.937 / 0.937.
+    This component on the current data (same folds), out-of-fold top confidences: right
+    predictions median 0.92 (10th percentile 0.66), wrong ones median 0.57 (10th percentile
+    0.44); 99.8 % of the predictions with a confidence of 0.9 or more are right, 78 % of those
+    between 0.5 and 0.7, 44 % of those between 0.3 and 0.5.
+
+The model
+    text    lower-cased; e-mail addresses and order numbers (10xxxx, as in data/nlu/entities.yml)
+            become one placeholder word each, and every other run of digits becomes "0", so
+            that "order #104233" and "order 105871" are the same words to the classifier.
+    words   scikit-learn's TfidfVectorizer: 1- and 2-grams of the \\w+ tokens, sublinear term
+            frequency (1 + log tf), smooth idf, L2-normalised.
+    chars   TfidfVectorizer with `analyzer="char_wb"`: 2- to 5-grams of characters inside word
+            boundaries, weighted the same way. They carry short and misspelt messages ("thx",
+            "helo", "yep").
+    model   one-vs-rest linear SVM (`LinearSVC`), C = 1. Its scores are turned into
+            probabilities by a sigmoid per intent (Platt scaling) fitted on out-of-fold scores
+            of a 5-fold cross-validation (`CalibratedClassifierCV(..., method="sigmoid",
+            ensemble=False)`), normalised to sum to 1, so the FallbackClassifier's threshold on
+            the top confidence means what it says.
+
+    A message with no n-gram the model has seen (empty, only emoji or punctuation) gets the
+    intent None with confidence 0.0, as Rasa's DIETClassifier does for a message without
+    features; the FallbackClassifier then falls back.
+
+Persistence
+    The scikit-learn pipeline is saved with skops (as Rasa's own LogisticRegressionClassifier
+    is), not pickle, and loaded trusting only the scikit-learn and numpy types it is made of.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "intent_classifier.skops"
+
+_EMAIL = re.compile(r"\b[\w.%+-]+@[\w.-]+\.[a-z]{2,}\b", re.IGNORECASE)
+_ORDER_NUMBER = re.compile(r"#?\b10\d{4}\b")
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case; e-mails and order numbers to placeholders, other digit runs to "0"."""
+    text = text.lower()
+    text = _EMAIL.sub(" emailaddress ", text)
+    text = _ORDER_NUMBER.sub(" ordernumber ", text)
+    text = _DIGITS.sub("0", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def build_pipeline(config: dict[str, Any], folds: int) -> Pipeline:
+    """TF-IDF word and character n-grams, then a linear SVM calibrated on `folds` folds."""
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    lowercase=False,
+                    token_pattern=r"(?u)\b\w+\b",
+                    ngram_range=(1, int(config["word_max_ngram"])),
+                    sublinear_tf=True,
+                    dtype=np.float64,
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    lowercase=False,
+                    analyzer="char_wb",
+                    ngram_range=(int(config["char_min_ngram"]), int(config["char_max_ngram"])),
+                    sublinear_tf=True,
+                    dtype=np.float64,
+                ),
+            ),
+        ]
+    )
+    svm = LinearSVC(C=float(config["C"]), random_state=int(config["random_state"]))
+    # The sigmoids are fitted on out-of-fold scores, never on the scores of seen examples.
+    calibrated = CalibratedClassifierCV(
+        svm, method="sigmoid", cv=StratifiedKFold(folds), ensemble=False
+    )
+    return Pipeline([("features", features), ("classifier", calibrated)])
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class ShopIntentClassifier(GraphComponent, IntentClassifier):
+    """Intent classifier on its own TF-IDF n-gram features: linear SVM with Platt scaling."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """Nothing: the component featurises the text itself."""
+        return []
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn", "skops"]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Lower-case; e-mails, order numbers and other digits to placeholders.
+            "normalise": True,
+            # Word 1- to N-grams.
+            "word_max_ngram": 2,
+            # Character n-grams within word boundaries, from min to max length.
+            "char_min_ngram": 2,
+            "char_max_ngram": 5,
+            # The SVM's inverse regularisation strength.
+            "C": 1.0,
+            # Folds of the cross-validation whose out-of-fold scores fit the sigmoids.
+            "calibration_folds": 5,
+            "random_state": 42,
+            # How many intents `intent_ranking` lists (0: all).
+            RANKING_LENGTH: LABEL_RANKING_LENGTH,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage,
+        resource: Resource,
+        pipeline: Pipeline | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.validate_config(self.config)
+        self.name = name
+        self._model_storage = model_storage
+        self._resource = resource
+        self.pipeline = pipeline
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config["word_max_ngram"]) < 1:
+            raise InvalidConfigException("word_max_ngram must be at least 1")
+        if not 1 <= int(config["char_min_ngram"]) <= int(config["char_max_ngram"]):
+            raise InvalidConfigException("need 1 <= char_min_ngram <= char_max_ngram")
+        if float(config["C"]) <= 0:
+            raise InvalidConfigException("C must be positive")
+        if int(config["calibration_folds"]) < 2:
+            raise InvalidConfigException("calibration_folds must be at least 2")
+        if int(config[RANKING_LENGTH]) < 0:
+            raise InvalidConfigException(f"{RANKING_LENGTH} must not be negative")
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ShopIntentClassifier:
+        """A new, untrained component."""
+        return cls(config, execution_context.node_name, model_storage, resource)
+
+    def _text(self, text: str) -> str:
+        return normalise(text) if self.config["normalise"] else _SPACES.sub(" ", text.lower())
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the features and the model on the training data's intent examples."""
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            logger.debug(f"No intent examples: '{self.__class__.__name__}' is not trained.")
+            return self._resource
+        texts = [self._text(e.get(TEXT)) for e in examples]
+        labels = np.asarray([e.get(INTENT) for e in examples])
+        classes, counts = np.unique(labels, return_counts=True)
+        if len(classes) < 2:
+            raise ValueError(f"Need at least two intents to train, got {list(classes)}")
+        if counts.min() < 2:
+            rare = [str(c) for c, n in zip(classes, counts, strict=True) if n < 2]
+            raise ValueError(f"Every intent needs at least two examples; one only: {rare}")
+        folds = min(int(self.config["calibration_folds"]), int(counts.min()))
+        self.pipeline = build_pipeline(self.config, folds).fit(texts, labels)
+        self.persist()
+        return self._resource
+
+    def predict(self, text: str | None) -> list[tuple[str, float]]:
+        """Every intent with its probability, most likely first; [] if nothing is known."""
+        if self.pipeline is None or not text:
+            return []
+        features = self.pipeline.named_steps["features"].transform([self._text(text)])
+        if features.nnz == 0:
+            return []
+        probabilities = self.pipeline.named_steps["classifier"].predict_proba(features)[0]
+        classes = self.pipeline.classes_
+        order = np.argsort(-probabilities, kind="stable")
+        return [(str(classes[i]), float(probabilities[i])) for i in order]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Set `intent` and `intent_ranking` on each message, as Rasa's classifiers do."""
+        ranking_length = int(self.config[RANKING_LENGTH])
+        for message in messages:
+            ranked = self.predict(message.get(TEXT))
+            ranking = [
+                {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                for name, confidence in ranked
+            ]
+            if ranking_length > 0:
+                ranking = ranking[:ranking_length]
+            intent = (
+                dict(ranking[0])
+                if ranking
+                else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+            )
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Leave the training data as it is: its intents are the labels, not predictions."""
+        return training_data
+
+    def persist(self) -> None:
+        """Save the fitted pipeline with skops to the model storage."""
+        import skops.io as sio
+
+        if self.pipeline is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self.pipeline, directory / MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ShopIntentClassifier:
+        """The trained component; an untrained one if the model storage has none."""
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / MODEL_FILE
+                untrusted = sio.get_untrusted_types(file=path)
+                unexpected = [t for t in untrusted if not t.startswith(_TRUSTED_MODULES)]
+                pipeline = None if unexpected else sio.load(path, trusted=untrusted)
+        except (ValueError, FileNotFoundError):
+            logger.debug(f"No trained '{cls.__name__}' in resource '{resource.name}': untrained.")
+            return cls.create(config, model_storage, resource, execution_context)
+        if unexpected:  # not what `persist` writes: refuse it rather than run it
+            raise InvalidConfigException(
+                f"'{cls.__name__}' will not load {MODEL_FILE}: unexpected types {unexpected}"
+            )
+        return cls(config, execution_context.node_name, model_storage, resource, pipeline)
+
+
+# What a saved pipeline may be made of: scikit-learn's estimators and numpy's types.
+_TRUSTED_MODULES = ("sklearn.", "numpy.", "builtins.", "scipy.sparse.")
