@@ -194,3 +194,17 @@ def test_thanks_thats_all_is_goodbye_and_thanks_is_thank_you(tmp_path: Path) -> 
     assert _parse(component, "thanks, that's all").get("intent")["name"] == "goodbye"
     assert _parse(component, "thanks").get("intent")["name"] == "thank_you"
     assert _parse(component, "thank you so much for your help").get("intent")["name"] == "thank_you"
+
+
+def test_message_features_equal_scikit_learns_transform(trained, split) -> None:
+    component, _, _ = trained
+    union = component.pipeline.named_steps["features"]
+    texts = [component._text(e.get("text")) for e in split[1]] + [
+        component._text(t) for t in [*HELD_OUT, "", "x", "ok ok ok", "\U0001f937 thx!!"]
+    ]
+    for text in texts:
+        ours = component._features.row(text)
+        theirs = union.transform([text])
+        assert ours.shape == theirs.shape
+        assert abs(ours - theirs).max() < 1e-12
+        assert sorted(ours.indices) == sorted(theirs.indices)
