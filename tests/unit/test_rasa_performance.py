@@ -12,6 +12,7 @@ from bot.rasa_performance import (
     action_result_validator,
     compile_response_check,
     event_type_resolver,
+    run_tasks,
 )
 
 VALID = [
@@ -110,3 +111,51 @@ def test_unknown_event_types_get_the_default_or_the_error():
     assert resolve("topic") is None
     with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
         resolve("no_such_event")
+
+
+class Node:
+    """A graph node that records its calls and returns (its name, what it got)."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name, self.calls = name, calls
+
+    def __call__(self, *inputs):
+        self.calls.append(self.name)
+        return (self.name, inputs)
+
+
+def rasa_like_graph(calls: list[str]) -> dict:
+    """The shape of Rasa's graphs: nodes needing parents, an input literal, a shared parent.
+
+    Rasa prunes a graph to what its targets need before running it, as here.
+    """
+    graph = {
+        "tokenizer": (Node("tokenizer", calls), "__message__"),
+        "featurizer": (Node("featurizer", calls), "tokenizer"),
+        "classifier": (Node("classifier", calls), "featurizer", "tokenizer"),
+        "extractor": (Node("extractor", calls), "tokenizer"),
+        "output": (Node("output", calls), "classifier", "extractor", "not-a-key", 7),
+    }
+    graph["__message__"] = ("__message__", ["hello"])
+    return graph
+
+
+def test_graph_tasks_give_dasks_results_each_task_once():
+    import dask
+
+    ours_calls: list[str] = []
+    dasks_calls: list[str] = []
+    ours = run_tasks(rasa_like_graph(ours_calls), ["output", "featurizer"])
+    theirs = dask.get(rasa_like_graph(dasks_calls), ["output", "featurizer"])
+    assert ours == list(theirs)
+    assert sorted(ours_calls) == sorted(dasks_calls)
+    assert sorted(ours_calls) == ["classifier", "extractor", "featurizer", "output", "tokenizer"]
+
+
+def test_a_failing_node_raises_its_own_error():
+    def broken(*_inputs):
+        raise KeyError("no such slot")
+
+    graph = {"a": (broken,), "b": (lambda a: a, "a")}
+    with pytest.raises(KeyError, match="no such slot"):
+        run_tasks(graph, ["b"])
