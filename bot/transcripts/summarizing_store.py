@@ -20,10 +20,8 @@ Configured in the endpoints file as
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -77,13 +75,6 @@ class SummarizingTrackerStore(SQLTrackerStore):
         if stored is None:  # Rasa's count: the events of the latest session in the database
             stored = self._event_query(session, tracker.sender_id, False).count()
         return int(stored)
-
-    def _additional_events(
-        self, session: Session, tracker: DialogueStateTracker
-    ) -> Iterator[Event]:
-        """The events not stored yet (Rasa's method, for anything that still calls it)."""
-        stored = self._stored_count(session, tracker)
-        return itertools.islice(tracker.events, stored, len(tracker.events))
 
     def services(self) -> Services:
         if self._services is None:
