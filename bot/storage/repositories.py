@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -53,36 +52,9 @@ def order_view(order: Order, returns: list[ReturnRequest], refunds: list[Refund]
     )
 
 
-Row = TypeVar("Row")
 # A conversation row per session: the unique key its upsert conflicts on.
 _SESSION_KEY = ("conversation_id", "session_key")
 _INSERT_FOR_DIALECT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
-
-
-def _upsert(
-    session: Session,
-    find: Callable[[], Row | None],
-    new: Callable[[], Row],
-    fill: Callable[[Row], None],
-) -> tuple[Row, bool]:
-    """Fill the row `find` returns, or insert a `new` one; returns it and whether it was new.
-
-    An insert that loses a race with a concurrent writer of the same key (IntegrityError
-    on the unique constraint) fills the row that writer stored instead.
-    """
-    row = find()
-    if row is None:
-        row = new()
-        try:
-            with session.begin_nested():
-                fill(row)
-                session.add(row)
-            return row, True
-        except IntegrityError:
-            row = find()
-            assert row is not None
-    fill(row)
-    return row, False
 
 
 class OrderRepository:
@@ -257,16 +229,23 @@ class SurveyRepository:
 
         Returns the row and whether it was created.
         """
-        return _upsert(
-            self.session,
-            lambda: self.get(snapshot.conversation_id, snapshot.session_key),
-            lambda: SurveyResponse(
+        row = self.get(snapshot.conversation_id, snapshot.session_key)
+        if row is None:
+            row = SurveyResponse(
                 conversation_id=snapshot.conversation_id,
                 session_key=snapshot.session_key,
                 created_at=now,
-            ),
-            lambda row: self._fill(row, snapshot, now, customer_id),
-        )
+            )
+            try:
+                with self.session.begin_nested():
+                    self._fill(row, snapshot, now, customer_id)
+                    self.session.add(row)
+                return row, True
+            except IntegrityError:  # written by a concurrent replay: update that row instead
+                row = self.get(snapshot.conversation_id, snapshot.session_key)
+                assert row is not None
+        self._fill(row, snapshot, now, customer_id)
+        return row, False
 
     @staticmethod
     def _fill(
