@@ -1,6 +1,9 @@
 """Rasa's per-message fixes give exactly the answers of the code they replace."""
 
+import json
+
 import pytest
+from aiohttp import web
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -11,7 +14,9 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.rasa_performance import (
     action_result_validator,
     compile_response_check,
+    dumps_json,
     event_type_resolver,
+    kept_endpoint_session,
     run_tasks,
 )
 
@@ -159,3 +164,49 @@ def test_a_failing_node_raises_its_own_error():
     graph = {"a": (broken,), "b": (lambda a: a, "a")}
     with pytest.raises(KeyError, match="no such slot"):
         run_tasks(graph, ["b"])
+
+
+# --- 4. requests to the action server ---------------------------------------------------
+
+
+def test_json_is_the_same_document_as_json_dumps():
+    values = [
+        {"events": [{"event": "user", "text": "café ☕ <b>", "parse_data": {"x": 0.1 + 0.2}}]},
+        {1: "int key", None: "none key", "nested": [1, 2.5, True, None, "ü"]},
+        {"big": 2**70},  # beyond orjson: json.dumps
+        [],
+    ]
+    for value in values:
+        assert json.loads(dumps_json(value)) == json.loads(json.dumps(value))
+
+
+async def test_endpoint_requests_share_one_connection_and_send_the_same_body(aiohttp_server):
+    bodies, peers = [], []
+
+    async def webhook(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": [{"text": "ok"}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = await aiohttp_server(app)
+    endpoint = EndpointConfig(url=str(server.make_url("/webhook")), headers={"X-Shop": "demo"})
+    session = kept_endpoint_session()
+    original = EndpointConfig.session
+    EndpointConfig.session = session
+    try:
+        payload = {"next_action": "action_x", "tracker": {"events": [{"event": "user", "text": "hé"}]}}
+        answers = [await endpoint.request(json=payload, method="post") for _ in range(3)]
+        kept = await endpoint.session().__aenter__()
+        assert not kept.closed
+        await kept.close()
+        # a closed session is replaced, not reused
+        answers.append(await endpoint.request(json=payload, method="post"))
+        await (await endpoint.session().__aenter__()).close()
+    finally:
+        EndpointConfig.session = original
+    assert answers == [{"events": [], "responses": [{"text": "ok"}]}] * 4
+    assert bodies == [payload] * 4
+    assert peers[0] == peers[1] == peers[2] != peers[3]  # one connection, then a new one
+
