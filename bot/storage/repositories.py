@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -338,7 +339,12 @@ def _summary_upsert(dialect: str) -> Any:
         "variant": func.coalesce(func.nullif(new.variant, ""), table.c.variant),
     }
     updates = {name: kept.get(name, new[name]) for name in names if name not in _SESSION_KEY}
-    return statement.on_conflict_do_update(index_elements=list(_SESSION_KEY), set_=updates)
+    return statement.on_conflict_do_update(
+        index_elements=list(_SESSION_KEY),
+        set_=updates,
+        # a summary of an earlier moment of the session never replaces a later one
+        where=table.c.last_event_at <= new.last_event_at,
+    )
 
 
 class ConversationRepository:
@@ -354,11 +360,21 @@ class ConversationRepository:
         ).scalar_one_or_none()
 
     def upsert(self, summary: ConversationSummary) -> None:
-        """Write a session's summary; a later summary of the same session replaces it.
+        """Write a session's summary; a later summary of the same session replaces it."""
+        self.upsert_many([summary])
 
-        One INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL): the tracker store writes
-        a summary after every message, and two writers of one session cannot both insert.
-        The customer and the variant are never erased by a summary that does not know them.
+    def upsert_many(self, summaries: Sequence[ConversationSummary]) -> None:
+        """Write sessions' summaries, each replacing the summary of its session up to an
+        earlier or the same moment (`last_event_at`), never one of a later moment.
+
+        One INSERT ... ON CONFLICT DO UPDATE for all of them (SQLite and PostgreSQL): the
+        tracker store writes the summaries of every chat that changed in the last second, and
+        two writers of one session cannot both insert. The customer and the variant are never
+        erased by a summary that does not know them.
         """
+        if not summaries:
+            return
         dialect = self.session.get_bind().dialect.name
-        self.session.execute(_summary_upsert(dialect), dataclasses.asdict(summary))
+        self.session.execute(
+            _summary_upsert(dialect), [dataclasses.asdict(summary) for summary in summaries]
+        )

@@ -37,8 +37,6 @@ def backfill_conversations(
         if not summaries:
             continue
         with session_scope(app_sessions) as session:
-            repository = ConversationRepository(session)
-            for summary in summaries:
-                repository.upsert(summary)
-                sessions += 1
+            ConversationRepository(session).upsert_many(summaries)
+        sessions += len(summaries)
     return ConversationBackfill(conversations, sessions)

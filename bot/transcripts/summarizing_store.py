@@ -1,9 +1,13 @@
 """Rasa's SQL tracker store, which also keeps each session's summary in the app database.
 
-The transcript is stored exactly as Rasa stores it; after each save the current session's
-summary (times, counts, hand-off, topic) is upserted into `conversations`, so that the
-metrics are live without reading the tracker store. A failure there is logged and never
-breaks the chat: `supportbot backfill-conversations` rebuilds the summaries.
+The transcript is stored exactly as Rasa stores it, before the reply is sent. Each session's
+summary (times, counts, hand-off, topic) is upserted into `conversations` soon after
+(`summary_delay`, one second by default): the summaries of all the chats that changed in that
+second are written together, in one statement and one transaction, and a chat that got
+several messages in it is summarised once. So the metrics and the staff console are at most
+about a second behind the chat. A failure there is logged and never breaks the chat, and the
+summaries still waiting are written when the process exits normally; after a crash,
+`supportbot backfill-conversations` rebuilds them from the transcripts.
 
 It also does Rasa's own work with less of it, the same rows in the same order:
 - a tracker is read as its stored JSON only, not as one ORM object per event;
@@ -11,6 +15,13 @@ It also does Rasa's own work with less of it, the same rows in the same order:
   or saved that tracker before, instead of counting them in the database again (Rasa
   counts on every save), and inserts the new ones in one statement instead of through one
   ORM object each;
+- the tracker it saved last for a conversation is kept (the most recent `cached_trackers`
+  conversations) and handed back by the next read, instead of being rebuilt from the
+  database, when the database still ends with the same event and the tracker holds what
+  Rasa's read would: one indexed look-up instead of reading and replaying the session. A tracker is handed out once (Rasa's processor changes
+  it), so a read that is not followed by a save leaves the next read to the database; a
+  conversation that another process wrote to, or that was erased, no longer ends with the
+  same event and is read from the database;
 - an SQLite file is opened with the app's settings (WAL, busy timeout) and its
   connections are kept, instead of one new connection per read or write.
 
@@ -20,12 +31,18 @@ Configured in the endpoints file as
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import logging
+import weakref
+from collections import OrderedDict
 from typing import Any
 
+import orjson
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,18 +51,26 @@ from bot.auth.tokens import identity_from_events
 from bot.bootstrap import Services, bootstrap
 from bot.storage.repositories import ConversationRepository
 from bot.storage.session import create_db_engine, session_scope
-from bot.transcripts.summaries import summarize_conversation
+from bot.transcripts.summaries import ConversationSummary, summarize_conversation
 
 logger = logging.getLogger(__name__)
 
 # Set on a tracker this store read or saved: how many of its events the database holds.
 _STORED_EVENTS = "_supportbot_stored_events"
+DEFAULT_SUMMARY_DELAY = 1.0
+DEFAULT_CACHED_TRACKERS = 1000
 
 
 class SummarizingTrackerStore(SQLTrackerStore):
     """SQLTrackerStore plus a `conversations` row per session in the app database."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        summary_delay: float = DEFAULT_SUMMARY_DELAY,
+        cached_trackers: int = DEFAULT_CACHED_TRACKERS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._services: Services | None = None
         engine: Engine = self.engine  # type: ignore[has-type]
@@ -53,14 +78,34 @@ class SummarizingTrackerStore(SQLTrackerStore):
             engine.dispose()
             self.engine = create_db_engine(str(engine.url))
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self._queries = _Queries(self.SQLEvent.__table__)
+        # sender id -> (the tracker saved last, the id of the last event stored for it)
+        self._trackers: OrderedDict[str, tuple[DialogueStateTracker, int]] = OrderedDict()
+        self.cached_trackers = int(cached_trackers)
+        self.summary_delay = float(summary_delay)
+        # sender id -> the conversation's events, waiting to be summarised
+        self._unsummarised: dict[str, list[Event]] = {}
+        self._summary_timer: asyncio.TimerHandle | None = None
+        atexit.register(_summarize_waiting, weakref.ref(self))
+
+    # --- reading -----------------------------------------------------------------------------
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        """Rasa's read, taking only the events' JSON from the database."""
+        """The tracker saved last if the database still ends with its last event; otherwise
+        Rasa's read, taking only the events' JSON from the database."""
+        if not fetch_events_from_all_sessions:
+            kept = self._trackers.pop(sender_id, None)
+            if kept is not None:
+                tracker, last_event_id = kept
+                with self.session_scope() as session:
+                    if self._stored_last_event_id(session, sender_id) == last_event_id:
+                        return tracker
+        query = self._queries.all_data if fetch_events_from_all_sessions else self._queries.data
         with self.session_scope() as session:
-            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
-            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+            rows = session.execute(query, {"sender_id": sender_id})
+            events = [_loads(data) for (data,) in rows]
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -68,53 +113,135 @@ class SummarizingTrackerStore(SQLTrackerStore):
             setattr(tracker, _STORED_EVENTS, len(events))
         return tracker
 
+    def _stored_last_event_id(self, session: Session, sender_id: str) -> int | None:
+        return session.execute(self._queries.last_event_id, {"sender_id": sender_id}).scalar()
+
     def _stored_count(self, session: Session, tracker: DialogueStateTracker) -> int:
         """How many of the tracker's events are stored: known after a read or a save of this
         tracker object, otherwise counted in the database as Rasa does."""
         stored = tracker.__dict__.pop(_STORED_EVENTS, None)
         if stored is None:  # Rasa's count: the events of the latest session in the database
-            stored = self._event_query(session, tracker.sender_id, False).count()
+            stored = session.execute(self._queries.count, {"sender_id": tracker.sender_id}).scalar()
         return int(stored)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the new events as Rasa does; the session's summary follows shortly."""
+        await self.stream_events(tracker)
+        events = list(tracker.events)
+        with self.session_scope() as session:
+            stored = self._stored_count(session, tracker)
+            rows = [_event_row(tracker.sender_id, event) for event in events[stored:]]
+            if rows:  # one multi-row INSERT instead of an ORM object per event
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            last_event_id = self._stored_last_event_id(session, tracker.sender_id)
+            session.commit()
+        setattr(tracker, _STORED_EVENTS, len(events))
+        self._keep(tracker, last_event_id)
+        self._unsummarised[tracker.sender_id] = events
+        self._summarize_soon()
+
+    def _keep(self, tracker: DialogueStateTracker, last_event_id: int | None) -> None:
+        """Keep the tracker for the next read, as that read would rebuild it.
+
+        Rasa reads the events stamped at or after the latest session start (`_event_query`).
+        A tracker that still holds earlier events (a session started in this message) is
+        kept as a new tracker of the latest session's events, leaving the saved one as it is.
+        """
+        self._trackers.pop(tracker.sender_id, None)
+        if last_event_id is None or self.cached_trackers <= 0:
+            return
+        events = list(tracker.events)
+        starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
+        latest = [event for event in events if event.timestamp >= max(starts)] if starts else events
+        if len(latest) < len(events) and self.domain is not None:
+            tracker = DialogueStateTracker.from_events(
+                tracker.sender_id, latest, self.domain.slots, tracker._max_event_history
+            )
+            setattr(tracker, _STORED_EVENTS, len(latest))
+        elif len(latest) < len(events):
+            return
+        self._trackers[tracker.sender_id] = (tracker, last_event_id)
+        while len(self._trackers) > self.cached_trackers:
+            self._trackers.popitem(last=False)
+
+    # --- summaries ---------------------------------------------------------------------------
 
     def services(self) -> Services:
         if self._services is None:
             self._services = bootstrap()
         return self._services
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the new events as Rasa does, then the summary of the current session."""
-        await self.stream_events(tracker)
-        events = list(tracker.events)
-        serialised = [event.as_dict() for event in events]
-        with self.session_scope() as session:
-            stored = self._stored_count(session, tracker)
-            rows = [
-                _event_row(tracker.sender_id, event, data)
-                for event, data in zip(events[stored:], serialised[stored:], strict=True)
-            ]
-            if rows:  # one multi-row INSERT instead of an ORM object per event
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
-        setattr(tracker, _STORED_EVENTS, len(events))
-        try:
-            self.summarize(tracker.sender_id, serialised)
-        except Exception:  # noqa: BLE001 - the chat must go on; a backfill can redo this
-            logger.exception("Could not summarise conversation %s", tracker.sender_id)
-
-    def summarize(self, sender_id: str, events: list[dict[str, Any]]) -> None:
-        services = self.services()
-        identity = identity_from_events(services.signing_key(), events)
-        summaries = summarize_conversation(sender_id, events, identity.customer_id)
-        if not summaries:
+    def _summarize_soon(self) -> None:
+        if self.summary_delay <= 0:
+            self.summarize_waiting()
             return
-        with session_scope(services.session_factory) as session:
-            repository = ConversationRepository(session)
-            for summary in summaries:
-                repository.upsert(summary)
+        if self._summary_timer is None:
+            loop = asyncio.get_running_loop()
+            self._summary_timer = loop.call_later(self.summary_delay, self.summarize_waiting)
+
+    def summarize_waiting(self) -> None:
+        """Write the summaries of every conversation saved since the last time, together."""
+        if self._summary_timer is not None:
+            self._summary_timer.cancel()
+            self._summary_timer = None
+        waiting, self._unsummarised = self._unsummarised, {}
+        if not waiting:
+            return
+        summaries = []
+        for sender_id, events in waiting.items():
+            try:
+                summaries += self.summaries(sender_id, [event.as_dict() for event in events])
+            except Exception:  # noqa: BLE001 - the chat must go on; a backfill can redo this
+                logger.exception("Could not summarise conversation %s", sender_id)
+        try:
+            with session_scope(self.services().session_factory) as session:
+                ConversationRepository(session).upsert_many(summaries)
+        except Exception:  # noqa: BLE001 - as above
+            logger.exception("Could not write the summaries of %d conversations", len(waiting))
+
+    def summaries(self, sender_id: str, events: list[dict[str, Any]]) -> list[ConversationSummary]:
+        identity = identity_from_events(self.services().signing_key(), events)
+        return summarize_conversation(sender_id, events, identity.customer_id)
 
 
-def _event_row(sender_id: str, event: Event, data: dict[str, Any]) -> dict[str, Any]:
+class _Queries:
+    """The statements of the store, built once: Rasa's `_event_query` (the latest session:
+    the events stamped at or after its latest `session_started`, or all of them if none)
+    and the id of a conversation's last event."""
+
+    def __init__(self, events: sa.Table) -> None:
+        sender = events.c.sender_id == sa.bindparam("sender_id")
+        session_start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(sender, events.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        latest_session = sa.or_(events.c.timestamp >= session_start, session_start.is_(None))
+        self.data = sa.select(events.c.data).where(sender, latest_session).order_by(events.c.id)
+        self.all_data = sa.select(events.c.data).where(sender).order_by(events.c.id)
+        self.count = sa.select(sa.func.count()).select_from(events).where(sender, latest_session)
+        self.last_event_id = sa.select(sa.func.max(events.c.id)).where(sender)
+
+
+def _summarize_waiting(store: weakref.ref[SummarizingTrackerStore]) -> None:
+    """At exit: the summaries still waiting for their timer."""
+    alive = store()
+    if alive is not None:
+        alive.summarize_waiting()
+
+
+def _loads(data: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # what json reads and orjson does not, such as NaN
+        return json.loads(data)
+
+
+def _event_row(sender_id: str, event: Event) -> dict[str, Any]:
     """The `events` row Rasa's SQLTrackerStore writes for an event (same columns, same JSON)."""
+    data = event.as_dict()
     return {
         "sender_id": sender_id,
         "type_name": event.type_name,
@@ -123,3 +250,4 @@ def _event_row(sender_id: str, event: Event, data: dict[str, Any]) -> dict[str, 
         "action_name": data.get("name"),
         "data": json.dumps(data),
     }
+

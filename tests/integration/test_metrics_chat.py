@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import sqlalchemy as sa
@@ -52,10 +53,17 @@ def test_a_manager_gets_the_same_nps_as_the_command_line(running_bot: RunningBot
 
 
 def test_every_chat_is_summarised_for_the_metrics_as_it_goes(running_bot: RunningBot):
+    """The tracker store writes the summary within about a second of the message."""
     sender = f"summary-{uuid.uuid4().hex[:8]}"
     running_bot.say(sender, "how much is shipping to France?")
     running_bot.say(sender, "I want to talk to a person")
-    [row] = _conversation_rows(running_bot, sender)
+    rows = []
+    for _ in range(50):  # bounded: 10 s at most
+        rows = _conversation_rows(running_bot, sender)
+        if rows and rows[0][1] == 2:
+            break
+        time.sleep(0.2)
+    [row] = rows
     topic, user_messages, bot_messages, first_response, handed_off, channel = row
     assert user_messages == 2
     assert bot_messages >= 2

@@ -74,10 +74,20 @@ def check_summary_upserts(factory: sessionmaker) -> None:
     expected = dataclasses.asdict(dataclasses.replace(later, customer_id=customer_id, variant="B"))
     assert stored(factory) == [expected]
 
-    other_session = dataclasses.replace(FIRST, session_key="2026-11-02T09:00:00", topic="returns")
+    # a summary of an earlier moment (written late by another process) changes nothing
     with session_scope(factory) as session:
-        ConversationRepository(session).upsert(other_session)
-    assert [row["topic"] for row in stored(factory)] == ["order_status", "returns"]
+        ConversationRepository(session).upsert(known)
+    assert stored(factory) == [expected]
+
+    other_session = dataclasses.replace(FIRST, session_key="2026-11-02T09:00:00", topic="returns")
+    third = dataclasses.replace(other_session, session_key="2026-11-03T09:00:00", topic="refunds")
+    final = dataclasses.replace(later, last_event_at=datetime(2026, 11, 1, 10, 9), user_messages=4)
+    with session_scope(factory) as session:
+        ConversationRepository(session).upsert_many([other_session, third, final])
+    rows = stored(factory)
+    assert [row["topic"] for row in rows] == ["order_status", "returns", "refunds"]
+    assert rows[0]["user_messages"] == 4
+    assert rows[0]["customer_id"] == customer_id
 
 
 def test_summaries_upsert_on_sqlite(session_factory):

@@ -113,7 +113,9 @@ def test_same_rows_and_trackers_as_rasas_store(tmp_path, monkeypatch, domain):
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
 
     rasas = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
-    ours = SummarizingTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "ours.db"))
+    ours = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "ours.db"), summary_delay=0
+    )
 
     assert asyncio.run(converse(ours, domain)) == asyncio.run(converse(rasas, domain))
     rows = stored_rows(tmp_path / "ours.db")
@@ -124,6 +126,159 @@ def test_same_rows_and_trackers_as_rasas_store(tmp_path, monkeypatch, domain):
 
 def test_sqlite_tracker_database_uses_write_ahead_logging(tmp_path, monkeypatch, domain):
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
-    store = SummarizingTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=0
+    )
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+@pytest.fixture
+def app_database(tmp_path, monkeypatch) -> Settings:
+    settings = Settings(var_dir=tmp_path)
+    upgrade(settings.database_url)
+    monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    return settings
+
+
+def summary_rows(settings: Settings) -> list[tuple]:
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT conversation_id, user_messages FROM conversations ORDER BY conversation_id")
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+async def first_turn(store, domain: Domain, sender: str = SENDER) -> DialogueStateTracker:
+    """A new conversation's first message, saved, then the second read as Rasa reads it."""
+    tracker = DialogueStateTracker(sender, domain.slots)
+    for event in turns(1_000.0)[0]:
+        tracker.update(event)
+    await store.save(tracker)
+    tracker = await store.retrieve(sender)  # from the database: it starts at session_started
+    for event in turns(1_000.0)[1]:
+        tracker.update(event)
+    await store.save(tracker)
+    return tracker
+
+
+def test_the_tracker_saved_last_is_handed_back_once(app_database, domain, tmp_path):
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=0
+    )
+
+    async def chat() -> None:
+        saved = await first_turn(store, domain)
+        again = await store.retrieve(SENDER)
+        assert again is saved  # no read of the session from the database
+        # handed out once: without a save, the next read rebuilds it from the database
+        rebuilt = await store.retrieve(SENDER)
+        assert rebuilt is not saved
+        assert [e.as_dict() for e in rebuilt.events] == [e.as_dict() for e in saved.events]
+        assert rebuilt.current_state() == saved.current_state()
+
+    asyncio.run(chat())
+
+
+def test_a_new_session_is_kept_as_rasa_reads_it_back(app_database, domain, tmp_path):
+    """A session that starts in a message leaves events before its start in the tracker;
+    the next read gets the latest session only, as from the database."""
+    db = str(tmp_path / "tracker.db")
+    store = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
+    reader = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
+
+    async def chat() -> None:
+        tracker = DialogueStateTracker(SENDER, domain.slots)
+        tracker.update(ActionExecuted("action_listen", timestamp=999.0))
+        tracker.update(ActionExecuted("action_session_start", timestamp=1_000.0))
+        tracker.update(SessionStarted(timestamp=1_000.5))
+        tracker.update(SlotSet("order_id", "104233", timestamp=1_000.6))
+        for event in turns(1_000.5)[0][2:]:
+            tracker.update(event)
+        await store.save(tracker)
+        kept = await store.retrieve(SENDER)
+        from_database = await reader.retrieve(SENDER)
+        assert kept is not tracker and len(tracker.events) == len(kept.events) + 2
+        assert [e.as_dict() for e in kept.events] == [e.as_dict() for e in from_database.events]
+        assert kept.current_state() == from_database.current_state()
+        assert kept.get_slot("order_id") == "104233"
+        # and it saves as the one read from the database would
+        kept.update(BotUttered("Anything else?", timestamp=1_010.0))
+        from_database.update(BotUttered("Anything else?", timestamp=1_010.0))
+        await store.save(kept)
+        assert [e.as_dict() for e in (await reader.retrieve(SENDER)).events] == [
+            e.as_dict() for e in from_database.events
+        ]
+
+    asyncio.run(chat())
+    rows = stored_rows(tmp_path / "tracker.db")
+    assert [row[1] for row in rows].count("bot") == 2  # the new message stored once
+
+
+def test_a_conversation_changed_elsewhere_is_read_from_the_database(
+    app_database, domain, tmp_path
+):
+    db = str(tmp_path / "tracker.db")
+    store = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
+    other_worker = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
+
+    async def chat() -> None:
+        await first_turn(store, domain)
+        # another Rasa process answers the next message
+        elsewhere = await other_worker.retrieve(SENDER)
+        for event in turns(1_000.0)[2]:
+            elsewhere.update(event)
+        await other_worker.save(elsewhere)
+        tracker = await store.retrieve(SENDER)
+        assert [e.as_dict() for e in tracker.events] == [e.as_dict() for e in elsewhere.events]
+
+        # the conversation is erased: nothing is handed back
+        await first_turn(store, domain, "to-forget")
+        with store.engine.begin() as connection:
+            connection.execute(text("DELETE FROM events WHERE sender_id = 'to-forget'"))
+        assert await store.retrieve("to-forget") is None
+
+    asyncio.run(chat())
+
+
+def test_summaries_are_written_together_shortly_after(app_database, domain, tmp_path):
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=0.2
+    )
+
+    async def chat() -> list[list[tuple]]:
+        seen = []
+        await first_turn(store, domain, "alice")
+        await first_turn(store, domain, "bob")
+        seen.append(summary_rows(app_database))  # not yet
+        for _ in range(50):  # bounded: 5 s at most
+            await asyncio.sleep(0.1)
+            if summary_rows(app_database):
+                break
+        seen.append(summary_rows(app_database))
+        # one more message: summarised again, and at once when asked
+        tracker = await store.retrieve("bob")
+        for event in turns(1_000.0)[2]:
+            tracker.update(event)
+        await store.save(tracker)
+        store.summarize_waiting()
+        seen.append(summary_rows(app_database))
+        return seen
+
+    before, after, latest = asyncio.run(chat())
+    assert before == []
+    assert after == [("alice", 2), ("bob", 2)]
+    assert latest == [("alice", 2), ("bob", 3)]
+
+
+def test_summaries_waiting_at_exit_are_written(app_database, domain, tmp_path):
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=3600
+    )
+    asyncio.run(first_turn(store, domain))  # the loop ends before the timer fires
+    assert summary_rows(app_database) == []
+    store.summarize_waiting()  # what the exit handler does
+    assert summary_rows(app_database) == [(SENDER, 2)]
