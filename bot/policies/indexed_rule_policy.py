@@ -144,23 +144,49 @@ def recent_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> 
     """The last `count` states of `domain.states_for_tracker_history(tracker)` (all when
     there are fewer), with the RulePolicy's settings: every turn, slots with initial values.
 
-    The session is replayed as `generate_all_prior_trackers` does; a state is only built for
-    the turns asked for.
+    The session's applied events are replayed as `generate_all_prior_trackers` does, and a
+    state is only built for the turns asked for. The replay is kept on the tracker: the next
+    prediction for the same tracker (the next action, the next message) replays only the
+    events added since, as long as the events applied before are still applied (a form that
+    runs again, for one, un-applies the turns since its last run: then it starts over).
     """
     applied = tracker.applied_events()
-    total = 1 + sum(1 for event in applied if isinstance(event, ActionExecuted))
-    first = max(0, total - count)
-    states: list[State] = []
-    replay = tracker.init_copy()
-    turn = 0
-    for event in applied:
-        if isinstance(event, ActionExecuted):
-            if turn >= first:
-                states.append(domain._clean_state(domain.get_active_state(replay)))
-            turn += 1
-        replay.update(event)
-    states.append(domain._clean_state(domain.get_active_state(replay)))
-    return states
+    replay: _Replay | None = tracker.__dict__.get(_REPLAY)
+    if replay is None or replay.count < count or not replay.continues(applied):
+        replay = _Replay(tracker.init_copy(), count)
+        tracker.__dict__[_REPLAY] = replay
+    replay.advance(applied, domain)
+    states = [*replay.states, domain._clean_state(domain.get_active_state(replay.tracker))]
+    return states[-count:] if count > 0 else states[-1:]
+
+
+# Set on a tracker the policy predicted for: its `_Replay`.
+_REPLAY = "_supportbot_rule_replay"
+
+
+class _Replay:
+    """A tracker replaying another's applied events, with the states of its latest turns."""
+
+    def __init__(self, tracker: DialogueStateTracker, count: int) -> None:
+        self.tracker = tracker
+        self.count = count  # states kept: the last `count - 1` before the current one
+        self.applied: list = []
+        self.states: list[State] = []
+
+    def continues(self, applied: list) -> bool:
+        """Whether `applied` starts with the events replayed so far (the same objects)."""
+        done = self.applied
+        return len(applied) >= len(done) and all(
+            a is b for a, b in zip(done, applied[: len(done)], strict=True)
+        )
+
+    def advance(self, applied: list, domain: Domain) -> None:
+        for event in applied[len(self.applied) :]:
+            if isinstance(event, ActionExecuted):
+                self.states.append(domain._clean_state(domain.get_active_state(self.tracker)))
+                del self.states[: -max(self.count - 1, 0) or len(self.states)]
+            self.tracker.update(event)
+        self.applied = list(applied)
 
 
 def for_last_user_input(states: Sequence[State], use_text: bool) -> list[State]:

@@ -63,6 +63,7 @@ class Setup:
             augmentation_factor=0,
         ).generate()
         assert len(tests) >= 40, "the conversation tests should be among the trackers"
+        self.conversations = [*trackers, *tests]
         self.situations = [
             DialogueStateTracker.from_events(tracker.sender_id, events[:end], self.domain.slots)
             for tracker in [*trackers, *tests]
@@ -104,6 +105,25 @@ def test_every_turn_gets_the_same_prediction(setup: Setup) -> None:
     assert len(predicted) >= 25
 
 
+def test_predictions_follow_a_conversation_as_it_grows(setup: Setup) -> None:
+    """One tracker per conversation, updated event by event as Rasa's processor does, and
+    predicted for before every action: the replay the policy keeps on the tracker continues
+    (or starts over, when a form un-applies turns) and gives Rasa's predictions."""
+    compared = 0
+    for conversation in setup.conversations:
+        tracker = DialogueStateTracker(conversation.sender_id, setup.domain.slots)
+        for event in conversation.events:
+            if isinstance(event, ActionExecuted):
+                expected, _ = setup.rasa._predict(tracker, setup.domain)
+                got, _ = setup.indexed._predict(tracker, setup.domain)
+                assert got.probabilities == expected.probabilities, list(tracker.events)
+                assert got.events == expected.events
+                assert got.hide_rule_turn == expected.hide_rule_turn
+                compared += 1
+            tracker.update(event)
+    assert compared == len(setup.situations)
+
+
 @pytest.mark.parametrize("table", [RULES, RULES_FOR_LOOP_UNHAPPY_PATH])
 @pytest.mark.parametrize("use_text", [False, True])
 def test_the_index_finds_the_rules_rasa_finds(setup: Setup, table: str, use_text: bool) -> None:
@@ -126,7 +146,7 @@ def test_recent_states_are_the_last_states_of_the_whole_history(setup: Setup) ->
     longest = max(setup.situations, key=lambda tracker: len(tracker.events))
     everything = setup.domain.states_for_tracker_history(longest)
     assert len(everything) > 10
-    for count in (1, 3, len(everything), len(everything) + 5):
+    for count in (1, 3, len(everything), len(everything) + 5, 2):
         assert recent_states(longest, setup.domain, count) == everything[-count:]
 
 
