@@ -1,4 +1,4 @@
-"""Four fixes to Rasa 3.6's per-message overhead, installed by `bot.rasa_launcher`.
+"""Five fixes to Rasa 3.6's per-message overhead, installed by `bot.rasa_launcher`.
 
 None changes what Rasa does; each removes work it repeats on every message.
 
@@ -26,11 +26,22 @@ None changes what Rasa does; each removes work it repeats on every message.
    one session per event loop, whose idle connections are reused for a few seconds (fewer
    than the action server keeps them open), and its JSON is encoded with orjson (a tenth of
    the time), falling back to `json.dumps` for anything orjson does not take.
+5. A tracker is copied, not replayed. `DialogueStateTracker.copy()` builds a new tracker and
+   replays every event of the conversation into it; Rasa copies the tracker before every
+   action it runs (and forms again inside). A tracker's state is, by Rasa's own contract,
+   what replaying its events gives, so here the copy takes the events and that state as
+   they are: new slot objects, a new active-loop record, new placeholders where no message
+   is the latest yet, the same (immutable) events and latest messages, and
+   what a replayed copy does not carry (the model and assistant ids, the sender source)
+   left out as the replay leaves it out. Trackers with a capped event history, whose
+   replay would start from a truncated history, and subclasses are still replayed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import json
 import weakref
 from collections.abc import Callable
@@ -237,6 +248,45 @@ def kept_endpoint_session() -> Callable[[Any], Any]:
     return session
 
 
+# Attributes of a tracker that its replayed copy does not carry over.
+_NOT_REPLAYED = {"model_id": None, "assistant_id": None, "sender_source": None}
+
+
+def tracker_copy() -> Callable[[Any], Any]:
+    """`DialogueStateTracker.copy`, copying the state instead of replaying the events."""
+    from rasa.shared.constants import DEFAULT_SENDER_ID
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    replayed = DialogueStateTracker.copy
+
+    def copy_tracker(self: Any) -> Any:
+        if type(self) is not DialogueStateTracker or self._max_event_history is not None:
+            return replayed(self)
+        clone = object.__new__(DialogueStateTracker)
+        state = {
+            name: value for name, value in self.__dict__.items() if not name.startswith("_supportbot")
+        }
+        state.update(_NOT_REPLAYED)
+        state["sender_id"] = self.sender_id or DEFAULT_SENDER_ID
+        state["events"] = self._create_events(list(self.events))
+        state["slots"] = {name: copy.copy(slot) for name, slot in self.slots.items()}
+        if self.latest_action is not None:
+            state["latest_action"] = dict(self.latest_action)
+        # the placeholders a replay makes anew when no message is the latest one
+        events = state["events"]
+        if not any(event is self.latest_message for event in reversed(events)):
+            state["latest_message"] = UserUttered.empty()
+        if not any(event is self.latest_bot_utterance for event in reversed(events)):
+            state["latest_bot_utterance"] = BotUttered.empty()
+        if self.active_loop is not None:
+            state["active_loop"] = dataclasses.replace(self.active_loop)
+        clone.__dict__.update(state)
+        return clone
+
+    return copy_tracker
+
+
 def install_performance_fixes() -> None:
     """Patch Rasa's classes in this process (once)."""
     global _installed
@@ -245,8 +295,10 @@ def install_performance_fixes() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
+    DialogueStateTracker.copy = tracker_copy()  # type: ignore[method-assign]
     EndpointConfig.session = kept_endpoint_session()  # type: ignore[method-assign]
     RemoteAction._validate_action_result = action_result_validator()  # type: ignore[method-assign]
     DaskGraphRunner.run = graph_runner_run()  # type: ignore[method-assign]

@@ -12,9 +12,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.utils.io import read_yaml_file
 
 from bot.policies.indexed_rule_policy import (
@@ -23,8 +21,13 @@ from bot.policies.indexed_rule_policy import (
     for_last_user_input,
     recent_states,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conversation_trackers import (
+    ROOT,
+    before_every_action,
+    conversation_test_trackers,
+    project_domain,
+    training_trackers,
+)
 
 
 def _policy_config() -> dict:
@@ -37,13 +40,8 @@ def _policy_config() -> dict:
 
 class Setup:
     def __init__(self, tmp: Path) -> None:
-        importer = TrainingDataImporter.load_from_config(
-            str(ROOT / "config.yml"), str(ROOT / "domain.yml"), [str(ROOT / "data")]
-        )
-        self.domain: Domain = importer.get_domain()
-        trackers = TrainingDataGenerator(
-            importer.get_stories(), self.domain, remove_duplicates=True, augmentation_factor=0
-        ).generate()
+        self.domain: Domain = project_domain()
+        trackers = training_trackers(self.domain)
         storage = LocalModelStorage(tmp)
         context = ExecutionContext(GraphSchema({}), "rules")
         config = _policy_config()
@@ -54,23 +52,10 @@ class Setup:
         self.trained_lookup = trained.lookup
         # what `rasa run` does: the policy as loaded from the model
         self.indexed = IndexedRulePolicy.load(config, storage, Resource("indexed"), context)
-        conversations = TrainingDataImporter.load_from_dict(
-            domain_path=str(ROOT / "domain.yml"),
-            training_data_paths=[str(ROOT / "tests" / "conversations")],
-        )
-        tests = TrainingDataGenerator(
-            conversations.get_stories(), self.domain, remove_duplicates=False,
-            augmentation_factor=0,
-        ).generate()
+        tests = conversation_test_trackers(self.domain)
         assert len(tests) >= 40, "the conversation tests should be among the trackers"
         self.conversations = [*trackers, *tests]
-        self.situations = [
-            DialogueStateTracker.from_events(tracker.sender_id, events[:end], self.domain.slots)
-            for tracker in [*trackers, *tests]
-            for events in [list(tracker.events)]
-            for end, event in enumerate(events)
-            if isinstance(event, ActionExecuted)
-        ]
+        self.situations = before_every_action(self.conversations, self.domain)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,24 @@ from aiohttp import web
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
@@ -18,6 +35,13 @@ from bot.rasa_performance import (
     event_type_resolver,
     kept_endpoint_session,
     run_tasks,
+    tracker_copy,
+)
+from tests.conversation_trackers import (
+    before_every_action,
+    conversation_test_trackers,
+    project_domain,
+    training_trackers,
 )
 
 VALID = [
@@ -210,3 +234,85 @@ async def test_endpoint_requests_share_one_connection_and_send_the_same_body(aio
     assert bodies == [payload] * 4
     assert peers[0] == peers[1] == peers[2] != peers[3]  # one connection, then a new one
 
+
+
+# --- 5. tracker copies -------------------------------------------------------------------
+
+
+def _everything(tracker: DialogueStateTracker) -> dict:
+    """Every attribute of a tracker, objects by their content."""
+    seen = dict(vars(tracker))
+    seen["events"] = [event.as_dict() for event in tracker.events]
+    seen["slots"] = {name: (type(slot), vars(slot)) for name, slot in tracker.slots.items()}
+    for name in ("latest_message", "latest_bot_utterance"):
+        message = seen[name].as_dict() if seen[name] else None
+        if message and message["text"] is None:  # the placeholder: stamped when it was made
+            del message["timestamp"]
+        seen[name] = message
+    return {name: value for name, value in seen.items() if not name.startswith("_supportbot")}
+
+
+def _unusual_trackers(domain: Domain) -> list[DialogueStateTracker]:
+    """Trackers with events the project's dialogues do not have."""
+    base = [
+        ActionExecuted("action_listen", timestamp=1.0),
+        UserUttered("hi", {"name": "greet", "confidence": 0.9}, timestamp=2.0),
+    ]
+    extra = [
+        [ActiveLoop("order_form"), LoopInterrupted(True), FollowupAction("utter_greet")],
+        [ConversationPaused()],
+        [ConversationPaused(), ConversationResumed(), SlotSet("order_id", "104233")],
+        [ActionReverted(), SlotSet("email", "a@example.com")],
+        [UserUtteranceReverted()],
+        [Restarted(), ActionExecuted("action_listen")],
+        [ActiveLoop("order_form"), ActionExecutionRejected("order_form"), ActiveLoop(None)],
+    ]
+    trackers = [
+        DialogueStateTracker.from_events("unusual", [*base, *events], domain.slots)
+        for events in extra
+    ]
+    with_ids = DialogueStateTracker.from_events("ids", base, domain.slots, sender_source="f.yml")
+    with_ids.model_id, with_ids.assistant_id = "model-1", "supportbot"
+    with_ids._supportbot_stored_events = 2  # what the tracker store marks: not copied
+    return [*trackers, with_ids, DialogueStateTracker("no-slots", None)]
+
+
+def test_a_copy_is_what_rasas_replayed_copy_is():
+    domain = project_domain()
+    conversations = [*training_trackers(domain), *conversation_test_trackers(domain)]
+    trackers = [*before_every_action(conversations, domain), *_unusual_trackers(domain)]
+    assert len(trackers) > 500
+    copy = tracker_copy()
+    for tracker in trackers:
+        clone, replayed = copy(tracker), tracker.copy()
+        assert _everything(clone) == _everything(replayed)
+        for name in ("latest_message", "latest_bot_utterance"):  # shared as a replay shares
+            same = getattr(replayed, name) is getattr(tracker, name)
+            assert (getattr(clone, name) is getattr(tracker, name)) == same
+
+
+def test_a_copy_changes_independently_of_the_original():
+    domain = project_domain()
+    tracker = DialogueStateTracker.from_events(
+        "c", [ActionExecuted("action_listen"), ActiveLoop("order_form")], domain.slots
+    )
+    before = _everything(tracker)
+    clone = tracker_copy()(tracker)
+    clone.update(SlotSet("order_id", "104233"))
+    clone.update(LoopInterrupted(True))
+    assert clone.get_slot("order_id") == "104233" and clone.active_loop.is_interrupted
+    clone.update(ActionExecuted("utter_greet"))
+    clone.latest_action["extra"] = "x"
+    assert _everything(tracker) == before
+
+
+def test_capped_histories_and_subclasses_are_still_replayed():
+    domain = project_domain()
+    capped = DialogueStateTracker("c", domain.slots, max_event_history=2)
+    for event in (SlotSet("order_id", "1"), SlotSet("email", "a@b.c"), ActionExecuted("x")):
+        capped.update(event)
+    copied = tracker_copy()(capped)
+    # the replay of the two events kept forgets the first slot, as Rasa's copy does
+    assert copied.get_slot("order_id") is None and capped.get_slot("order_id") == "1"
+    rule = training_trackers(domain)[0]  # Rasa's TrackerWithCachedStates
+    assert type(tracker_copy()(rule)) is type(rule.copy()) is not DialogueStateTracker
