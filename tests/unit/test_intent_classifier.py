@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -208,3 +209,28 @@ def test_message_features_equal_scikit_learns_transform(trained, split) -> None:
         assert ours.shape == theirs.shape
         assert abs(ours - theirs).max() < 1e-12
         assert sorted(ours.indices) == sorted(theirs.indices)
+
+
+def test_calibrated_scores_equal_scikit_learns_predict_proba(trained, split) -> None:
+    component, _, _ = trained
+    classifier = component.pipeline.named_steps["classifier"]
+    assert component._scores is not None  # the fast path is the one in use
+    texts = [e.get("text") for e in split[1]] + [*HELD_OUT, "x", "ok ok ok", "\U0001f937 thx!!"]
+    compared = 0
+    for text in texts:
+        row = component._features.row(component._text(text))
+        if row.nnz == 0:
+            continue
+        ours = component._scores.probabilities(row)
+        theirs = classifier.predict_proba(row)[0]
+        assert np.abs(ours - theirs).max() < 1e-12
+        assert ours.argmax() == theirs.argmax()
+        compared += 1
+    assert compared > 100
+
+
+def test_two_intents_use_scikit_learns_own_probabilities(tmp_path: Path, split) -> None:
+    examples = [e for e in split[0] if e.get("intent") in ("greet", "goodbye")]
+    component, _, _ = _train(tmp_path, examples)
+    assert component._scores is None
+    assert component.predict("hello there")[0][0] == "greet"

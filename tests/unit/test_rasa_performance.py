@@ -1,5 +1,6 @@
 """Rasa's per-message fixes give exactly the answers of the code they replace."""
 
+import copy
 import json
 
 import pytest
@@ -31,6 +32,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.rasa_performance import (
     action_result_validator,
     compile_response_check,
+    domain_is_empty,
     dumps_json,
     event_type_resolver,
     kept_endpoint_session,
@@ -316,3 +318,24 @@ def test_capped_histories_and_subclasses_are_still_replayed():
     assert copied.get_slot("order_id") is None and capped.get_slot("order_id") == "1"
     rule = training_trackers(domain)[0]  # Rasa's TrackerWithCachedStates
     assert type(tracker_copy()(rule)) is type(rule.copy()) is not DialogueStateTracker
+
+
+def test_the_slots_are_copied_as_copy_copies_them():
+    from bot.rasa_performance import _copy_slot, _plain_class
+
+    domain = project_domain()
+    assert all(_plain_class(type(slot)) for slot in domain.slots)  # the fast path is used
+    for slot in domain.slots:
+        clone = _copy_slot(slot)
+        assert type(clone) is type(slot) and vars(clone) == vars(copy.copy(slot))
+        assert clone is not slot
+
+
+# --- 6. the empty domain -----------------------------------------------------------------
+
+
+def test_is_empty_answers_as_rasa_does():
+    is_empty = domain_is_empty()
+    for domain in (project_domain(), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
+        assert is_empty(domain) == (domain.as_dict() == Domain.empty().as_dict())
+    assert is_empty(Domain.empty()) and not is_empty(project_domain())
