@@ -263,7 +263,7 @@ def _plain_class(cls: type) -> bool:
     return not custom and not any(vars(c).get("__slots__") for c in cls.__mro__)
 
 
-def _copy_slot(slot: Any) -> Any:
+def copy_slot(slot: Any) -> Any:
     """`copy.copy(slot)` (what Rasa's copy does) for the plain objects Rasa's slots are."""
     cls: Any = type(slot)
     if not _plain_class(cls):
@@ -305,7 +305,7 @@ def tracker_copy() -> Callable[[Any], Any]:
         state.update(_NOT_REPLAYED)
         state["sender_id"] = self.sender_id or DEFAULT_SENDER_ID
         state["events"] = self._create_events(list(self.events))
-        state["slots"] = {name: _copy_slot(slot) for name, slot in self.slots.items()}
+        state["slots"] = {name: copy_slot(slot) for name, slot in self.slots.items()}
         if self.latest_action is not None:
             state["latest_action"] = dict(self.latest_action)
         # the placeholders a replay makes anew when no message is the latest one

@@ -40,6 +40,7 @@ from rasa.core.policies.rule_policy import (
 )
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
+from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.constants import (
     ACTION_LISTEN_NAME,
     PREVIOUS_ACTION,
@@ -55,6 +56,8 @@ from rasa.shared.core.trackers import (
     is_prev_action_listen_in_state,
 )
 from rasa.shared.nlu.constants import ACTION_NAME, ENTITIES, INTENT, TEXT
+
+from bot.rasa_performance import copy_slot
 
 # A rule's state with its values as the conversation's states hold them (lists as tuples):
 # ((state type, ((feature, value), ...)), ...)
@@ -150,14 +153,38 @@ def recent_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> 
     events added since, as long as the events applied before are still applied (a form that
     runs again, for one, un-applies the turns since its last run: then it starts over).
     """
-    applied = tracker.applied_events()
     replay: _Replay | None = tracker.__dict__.get(_REPLAY)
+    applied = _applied_events(tracker, replay)
     if replay is None or replay.count < count or not replay.continues(applied):
-        replay = _Replay(tracker.init_copy(), count)
+        replay = _Replay(_init_copy(tracker), count)
         tracker.__dict__[_REPLAY] = replay
-    replay.advance(applied, domain)
+    replay.advance(tracker, applied, domain)
     states = [*replay.states, domain._clean_state(domain.get_active_state(replay.tracker))]
     return states[-count:] if count > 0 else states[-1:]
+
+
+def _applied_events(tracker: DialogueStateTracker, replay: _Replay | None) -> list:
+    """`tracker.applied_events()`, the same list as last time if no event came since (Rasa
+    only ever appends events to a tracker)."""
+    events = tracker.events
+    last = events[-1] if events else None
+    if replay is not None and replay.seen[0] == len(events) and replay.seen[1] is last:
+        return replay.applied
+    return tracker.applied_events()
+
+
+def _init_copy(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """`tracker.init_copy()`: a new tracker with the same slots at their initial values."""
+    fresh = DialogueStateTracker(
+        tracker.sender_id or DEFAULT_SENDER_ID,
+        None,
+        tracker._max_event_history,
+        is_rule_tracker=tracker.is_rule_tracker,
+    )
+    fresh.slots = {name: copy_slot(slot) for name, slot in tracker.slots.items()}
+    for slot in fresh.slots.values():
+        slot.reset()
+    return fresh
 
 
 # Set on a tracker the policy predicted for: its `_Replay`.
@@ -172,6 +199,7 @@ class _Replay:
         self.count = count  # states kept: the last `count - 1` before the current one
         self.applied: list = []
         self.states: list[State] = []
+        self.seen: tuple[int, object] = (0, None)  # the tracker's events when last advanced
 
     def continues(self, applied: list) -> bool:
         """Whether `applied` starts with the events replayed so far (the same objects)."""
@@ -180,13 +208,17 @@ class _Replay:
             a is b for a, b in zip(done, applied[: len(done)], strict=True)
         )
 
-    def advance(self, applied: list, domain: Domain) -> None:
+    def advance(self, tracker: DialogueStateTracker, applied: list, domain: Domain) -> None:
+        if applied is self.applied:
+            return
         for event in applied[len(self.applied) :]:
             if isinstance(event, ActionExecuted):
                 self.states.append(domain._clean_state(domain.get_active_state(self.tracker)))
                 del self.states[: -max(self.count - 1, 0) or len(self.states)]
             self.tracker.update(event)
-        self.applied = list(applied)
+        self.applied = applied
+        events = tracker.events
+        self.seen = (len(events), events[-1] if events else None)
 
 
 def for_last_user_input(states: Sequence[State], use_text: bool) -> list[State]:

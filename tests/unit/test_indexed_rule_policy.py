@@ -18,6 +18,7 @@ from rasa.shared.utils.io import read_yaml_file
 from bot.policies.indexed_rule_policy import (
     IndexedRulePolicy,
     RuleIndex,
+    _init_copy,
     for_last_user_input,
     recent_states,
 )
@@ -154,3 +155,16 @@ def test_a_rule_is_matched_on_its_latest_turns_only() -> None:
     # the loop is still active: the rule says it must not be
     assert index.matching_keys([in_form, {**deny, "active_loop": {"name": "order_form"}}]) == set()
     assert index.matching_keys([greet, deny]) == set()
+
+
+def test_a_fresh_replay_starts_from_rasas_init_copy(setup: Setup) -> None:
+    with_slots_set = [t for t in setup.situations if any(s.value for s in t.slots.values())]
+    assert with_slots_set
+    for tracker in [*with_slots_set[:50], DialogueStateTracker("no-slots", None)]:
+        ours, theirs = _init_copy(tracker), tracker.init_copy()
+        assert type(ours) is type(theirs)
+        assert {n: (type(s), vars(s)) for n, s in ours.slots.items()} == {
+            n: (type(s), vars(s)) for n, s in theirs.slots.items()
+        }
+        assert ours.current_state() == theirs.current_state()
+        assert (ours.sender_id, ours.is_rule_tracker) == (theirs.sender_id, theirs.is_rule_tracker)

@@ -321,12 +321,12 @@ def test_capped_histories_and_subclasses_are_still_replayed():
 
 
 def test_the_slots_are_copied_as_copy_copies_them():
-    from bot.rasa_performance import _copy_slot, _plain_class
+    from bot.rasa_performance import _plain_class, copy_slot
 
     domain = project_domain()
     assert all(_plain_class(type(slot)) for slot in domain.slots)  # the fast path is used
     for slot in domain.slots:
-        clone = _copy_slot(slot)
+        clone = copy_slot(slot)
         assert type(clone) is type(slot) and vars(clone) == vars(copy.copy(slot))
         assert clone is not slot
 
