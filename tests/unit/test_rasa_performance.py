@@ -1,5 +1,6 @@
 """Rasa's per-message fixes give exactly the answers of the code they replace."""
 
+import asyncio
 import copy
 import json
 
@@ -31,11 +32,13 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.rasa_performance import (
     action_result_validator,
+    at_most,
     compile_response_check,
     domain_is_empty,
     dumps_json,
     event_type_resolver,
     kept_endpoint_session,
+    messages_at_once,
     run_tasks,
     tracker_copy,
 )
@@ -339,3 +342,33 @@ def test_is_empty_answers_as_rasa_does():
     for domain in (project_domain(), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
         assert is_empty(domain) == (domain.as_dict() == Domain.empty().as_dict())
     assert is_empty(Domain.empty()) and not is_empty(project_domain())
+
+
+# --- scheduling: a few messages at once ---------------------------------------------------
+
+
+async def test_at_most_n_messages_at_once_first_come_first_served():
+    started, running, most = [], [], [0]
+
+    async def handle(processor, message):
+        started.append(message)
+        running.append(message)
+        most[0] = max(most[0], len(running))
+        await asyncio.sleep(0.01 * (message % 3))  # some wait longer for the action server
+        running.remove(message)
+        return f"reply to {message}"
+
+    limited = at_most(3, handle)
+    replies = await asyncio.gather(*(limited(None, n) for n in range(12)))
+    assert replies == [f"reply to {n}" for n in range(12)]
+    assert most[0] == 3
+    assert started == list(range(12))
+
+
+def test_the_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SUPPORTBOT_MESSAGES_AT_ONCE", raising=False)
+    assert messages_at_once() == 4
+    monkeypatch.setenv("SUPPORTBOT_MESSAGES_AT_ONCE", "0")
+    assert messages_at_once() == 0
+    monkeypatch.setenv("SUPPORTBOT_MESSAGES_AT_ONCE", "8")
+    assert messages_at_once() == 8
