@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from bot.storage.models import (
     Conversation,
@@ -66,9 +66,9 @@ class OrderRepository:
         statement = (
             select(Order)
             .where(Order.number == number)
-            .options(selectinload(Order.items).selectinload(OrderItem.product))
+            .options(joinedload(Order.items).joinedload(OrderItem.product))
         )
-        return self.session.execute(statement).scalar_one_or_none()
+        return self.session.execute(statement).unique().scalar_one_or_none()
 
     def view(self, number: str) -> OrderView | None:
         """The order with its items, returns and refunds, or None when there is no such order."""
