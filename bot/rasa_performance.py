@@ -59,12 +59,13 @@ import copy
 import dataclasses
 import functools
 import json
-import os
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from bot.settings import Settings
 
 _installed = False
 
@@ -265,9 +266,6 @@ def kept_endpoint_session() -> Callable[[Any], Any]:
     return session
 
 
-# Messages a Rasa worker works on at once; the benchmark chose it (README, "Chat speed").
-DEFAULT_MESSAGES_AT_ONCE = 4
-
 # Attributes of a tracker that its replayed copy does not carry over.
 _NOT_REPLAYED = {"model_id": None, "assistant_id": None, "sender_source": None}
 
@@ -355,12 +353,6 @@ def at_most(limit: int, handle: Callable[..., Any]) -> Callable[..., Any]:
     return handle_message
 
 
-def messages_at_once() -> int:
-    """`SUPPORTBOT_MESSAGES_AT_ONCE`: messages a Rasa worker works on at once (0: no limit)."""
-    value = os.environ.get("SUPPORTBOT_MESSAGES_AT_ONCE", "").strip()
-    return int(value) if value else DEFAULT_MESSAGES_AT_ONCE
-
-
 def install_performance_fixes() -> None:
     """Patch Rasa's classes in this process (once)."""
     global _installed
@@ -375,7 +367,7 @@ def install_performance_fixes() -> None:
 
     DialogueStateTracker.copy = tracker_copy()  # type: ignore[method-assign]
     Domain.is_empty = domain_is_empty()  # type: ignore[method-assign]
-    limit = messages_at_once()
+    limit = Settings.from_env().messages_at_once
     if limit > 0:
         from rasa.core.processor import MessageProcessor
 

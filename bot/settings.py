@@ -54,6 +54,9 @@ class Settings:
     followup_csat_max: int = 2
     # How long a SQLite writer waits for a lock before giving up.
     sqlite_busy_timeout_ms: int = 5000
+    # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
+    # the benchmark chose it (README, "Chat speed").
+    messages_at_once: int = 4
     handoff_reply_hours: int = 4
     support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
     demo_seed: int = 20261123
@@ -95,6 +98,7 @@ class Settings:
             followup_nps_max=int(_env("SUPPORTBOT_FOLLOWUP_NPS_MAX", "6")),
             followup_csat_max=int(_env("SUPPORTBOT_FOLLOWUP_CSAT_MAX", "2")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
+            messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
             demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
             secret_key=_env("SUPPORTBOT_SECRET_KEY", ""),

@@ -38,10 +38,10 @@ from bot.rasa_performance import (
     dumps_json,
     event_type_resolver,
     kept_endpoint_session,
-    messages_at_once,
     run_tasks,
     tracker_copy,
 )
+from bot.settings import Settings
 from tests.conversation_trackers import (
     before_every_action,
     conversation_test_trackers,
@@ -367,8 +367,8 @@ async def test_at_most_n_messages_at_once_first_come_first_served():
 
 def test_the_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("SUPPORTBOT_MESSAGES_AT_ONCE", raising=False)
-    assert messages_at_once() == 4
+    assert Settings.from_env().messages_at_once == 4
     monkeypatch.setenv("SUPPORTBOT_MESSAGES_AT_ONCE", "0")
-    assert messages_at_once() == 0
+    assert Settings.from_env().messages_at_once == 0
     monkeypatch.setenv("SUPPORTBOT_MESSAGES_AT_ONCE", "8")
-    assert messages_at_once() == 8
+    assert Settings.from_env().messages_at_once == 8
