@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.auth.tokens import identity_from_events
 from bot.storage.repositories import ConversationRepository
 from bot.storage.session import session_scope
-from bot.transcripts.summaries import summarize_conversation
+from bot.transcripts.summaries import summarize_signed_conversation
 from bot.transcripts.tracker_store import iter_conversations
 
 
@@ -32,8 +31,7 @@ def backfill_conversations(
     conversations = sessions = 0
     for sender_id, events in iter_conversations(tracker_engine):
         conversations += 1
-        customer_id = identity_from_events(signing_key, events).customer_id
-        summaries = summarize_conversation(sender_id, events, customer_id)
+        summaries = summarize_signed_conversation(sender_id, events, signing_key)
         if not summaries:
             continue
         with session_scope(app_sessions) as session:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.auth.tokens import identity_from_events
 from bot.survey.records import SURVEY_START_ACTION, main_topic, session_key, split_sessions
 from bot.transcripts.redaction import redact
 
@@ -159,3 +160,12 @@ def summarize_conversation(
         if summary is not None:
             found.append(summary)
     return found
+
+
+def summarize_signed_conversation(
+    conversation_id: str, events: Sequence[Mapping[str, Any]], signing_key: str
+) -> list[ConversationSummary]:
+    """`summarize_conversation` for the customer named by the newest token the conversation's
+    messages carried that `signing_key` verifies (anonymous without one)."""
+    customer_id = identity_from_events(signing_key, events).customer_id
+    return summarize_conversation(conversation_id, events, customer_id)

@@ -18,10 +18,10 @@ It also does Rasa's own work with less of it, the same rows in the same order:
 - the tracker it saved last for a conversation is kept (the most recent `cached_trackers`
   conversations) and handed back by the next read, instead of being rebuilt from the
   database, when the database still ends with the same event and the tracker holds what
-  Rasa's read would: one indexed look-up instead of reading and replaying the session. A tracker is handed out once (Rasa's processor changes
-  it), so a read that is not followed by a save leaves the next read to the database; a
-  conversation that another process wrote to, or that was erased, no longer ends with the
-  same event and is read from the database;
+  Rasa's read would: one indexed look-up instead of reading and replaying the session. A
+  tracker is handed out once (Rasa's processor changes it), so a read that is not followed
+  by a save leaves the next read to the database; a conversation that another process wrote
+  to, or that was erased, no longer ends with the same event and is read from the database;
 - an SQLite file is opened with the app's settings (WAL, busy timeout) and its
   connections are kept, instead of one new connection per read or write.
 
@@ -47,11 +47,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.auth.tokens import identity_from_events
 from bot.bootstrap import Services, bootstrap
 from bot.storage.repositories import ConversationRepository
 from bot.storage.session import create_db_engine, session_scope
-from bot.transcripts.summaries import ConversationSummary, summarize_conversation
+from bot.transcripts.summaries import summarize_signed_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +94,13 @@ class SummarizingTrackerStore(SQLTrackerStore):
     ) -> DialogueStateTracker | None:
         """The tracker saved last if the database still ends with its last event; otherwise
         Rasa's read, taking only the events' JSON from the database."""
-        if not fetch_events_from_all_sessions:
-            kept = self._trackers.pop(sender_id, None)
-            if kept is not None:
-                tracker, last_event_id = kept
-                with self.session_scope() as session:
-                    if self._stored_last_event_id(session, sender_id) == last_event_id:
-                        return tracker
+        kept = None if fetch_events_from_all_sessions else self._trackers.pop(sender_id, None)
         query = self._queries.all_data if fetch_events_from_all_sessions else self._queries.data
         with self.session_scope() as session:
+            if kept is not None:
+                tracker, last_event_id = kept
+                if self._stored_last_event_id(session, sender_id) == last_event_id:
+                    return tracker
             rows = session.execute(query, {"sender_id": sender_id})
             events = [_loads(data) for (data,) in rows]
         if not (self.domain and events):
@@ -154,14 +151,15 @@ class SummarizingTrackerStore(SQLTrackerStore):
             return
         events = list(tracker.events)
         starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
-        latest = [event for event in events if event.timestamp >= max(starts)] if starts else events
-        if len(latest) < len(events) and self.domain is not None:
+        session_start = max(starts, default=None)
+        if session_start is not None and any(e.timestamp < session_start for e in events):
+            if self.domain is None:
+                return
+            latest = [event for event in events if event.timestamp >= session_start]
             tracker = DialogueStateTracker.from_events(
                 tracker.sender_id, latest, self.domain.slots, tracker._max_event_history
             )
             setattr(tracker, _STORED_EVENTS, len(latest))
-        elif len(latest) < len(events):
-            return
         self._trackers[tracker.sender_id] = (tracker, last_event_id)
         while len(self._trackers) > self.cached_trackers:
             self._trackers.popitem(last=False)
@@ -189,10 +187,16 @@ class SummarizingTrackerStore(SQLTrackerStore):
         waiting, self._unsummarised = self._unsummarised, {}
         if not waiting:
             return
+        try:
+            key = self.services().signing_key()
+        except Exception:  # noqa: BLE001 - the chat must go on; a backfill can redo this
+            logger.exception("Could not summarise %d conversations", len(waiting))
+            return
         summaries = []
         for sender_id, events in waiting.items():
             try:
-                summaries += self.summaries(sender_id, [event.as_dict() for event in events])
+                data = [event.as_dict() for event in events]
+                summaries += summarize_signed_conversation(sender_id, data, key)
             except Exception:  # noqa: BLE001 - the chat must go on; a backfill can redo this
                 logger.exception("Could not summarise conversation %s", sender_id)
         try:
@@ -200,10 +204,6 @@ class SummarizingTrackerStore(SQLTrackerStore):
                 ConversationRepository(session).upsert_many(summaries)
         except Exception:  # noqa: BLE001 - as above
             logger.exception("Could not write the summaries of %d conversations", len(waiting))
-
-    def summaries(self, sender_id: str, events: list[dict[str, Any]]) -> list[ConversationSummary]:
-        identity = identity_from_events(self.services().signing_key(), events)
-        return summarize_conversation(sender_id, events, identity.customer_id)
 
 
 class _Queries:
@@ -250,4 +250,3 @@ def _event_row(sender_id: str, event: Event) -> dict[str, Any]:
         "action_name": data.get("name"),
         "data": json.dumps(data),
     }
-
