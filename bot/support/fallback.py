@@ -5,22 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MISUNDERSTOOD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+FALLBACK_ACTION = "action_handle_fallback"
 
 
 def consecutive_misunderstandings(events: Iterable[Mapping[str, Any]]) -> int:
     """Count the customer's latest messages, newest first, that were not understood.
 
     The newest message always counts as one (the fallback runs because of it), whatever
-    intent it was classified as: the dialogue did not know what to do with it.
+    intent it was classified as: the dialogue did not know what to do with it. An earlier
+    message counts when the assistant answered it with the fallback too. A message that a
+    form took as its answer (a survey comment, say), or that any other action answered, ends
+    the run, whatever its intent.
     """
-    user_events = [e for e in events if e.get("event") == "user"]
-    if not user_events:
+    answered_by: list[str | None] = []  # per user message, the first action after it
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            answered_by.append(None)
+        elif kind == "action" and answered_by and answered_by[-1] is None:
+            answered_by[-1] = event.get("name")
+    if not answered_by:
         return 0
     count = 1
-    for event in reversed(user_events[:-1]):
-        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-        if intent not in MISUNDERSTOOD_INTENTS:
+    for action in reversed(answered_by[:-1]):
+        if action != FALLBACK_ACTION:
             break
         count += 1
     return count
