@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,37 @@ def test_same_rows_and_trackers_as_rasas_store(tmp_path, monkeypatch, domain):
     assert rows == stored_rows(tmp_path / "rasa.db")
     assert len(rows) == 2 * (8 + 4 + 2) + 2  # every event once, none twice
     assert [row[1] for row in rows].count("session_started") == 2
+
+
+def test_chats_saved_at_the_same_time_are_all_stored_in_order(tmp_path, monkeypatch, domain):
+    """Saves run on the store's writer thread: chats saving at once each get every event once,
+    in order, and each chat's next read hands back what was saved."""
+    monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=0
+    )
+    senders = [f"customer-{n}" for n in range(24)]
+
+    async def chat(sender: str) -> list[dict]:
+        for events in turns(1_000.0):
+            tracker = await store.retrieve(sender) or DialogueStateTracker(sender, domain.slots)
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+        return [event.as_dict() for event in tracker.events]
+
+    async def all_chats() -> list[list[dict]]:
+        return await asyncio.gather(*(chat(sender) for sender in senders))
+
+    saved = asyncio.run(all_chats())
+    expected = [event.as_dict() for turn in turns(1_000.0) for event in turn]
+    assert saved == [expected] * len(senders)
+    with sqlite3.connect(tmp_path / "tracker.db") as db:
+        for sender in senders:
+            rows = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            ).fetchall()
+            assert [json.loads(data) for (data,) in rows] == expected
 
 
 def test_sqlite_tracker_database_uses_write_ahead_logging(tmp_path, monkeypatch, domain):
