@@ -1,4 +1,4 @@
-"""Six fixes to Rasa 3.6's per-message overhead and one to its scheduling, installed by
+"""Eight fixes to Rasa 3.6's per-message overhead and one to its scheduling, installed by
 `bot.rasa_launcher`.
 
 None changes what Rasa does; each removes work it repeats on every message.
@@ -39,6 +39,15 @@ None changes what Rasa does; each removes work it repeats on every message.
 6. "Is the domain empty?" compares with the empty domain's dictionary, made once. Rasa asks
    for every message and builds a new empty `Domain` to compare with each time (about 2% of
    a message's time).
+7. A form's validation tracker is a copy too. Before a form calls its validation action,
+   Rasa builds the tracker it sends by replaying the whole conversation (after the latest
+   restart) plus the form's new events. Where the conversation has no restart, that replay
+   is the conversation's tracker with those events added, so it is made from a copy (5.)
+   and the new events alone; other trackers are still replayed.
+8. The processor's debug-log arguments are deep-copied only when debug logs are written.
+   Rasa's processor deep-copies the events, slots and entities it passes to
+   `structlogger.debug()` for every action, also when the debug level is off and the call
+   drops them (about 2% of a message's time).
 
 And the scheduling: a Rasa worker answers at most `SUPPORTBOT_MESSAGES_AT_ONCE` messages at
 once (4 by default; 0 for no limit), the others wait their turn in order of arrival. Without
@@ -336,6 +345,65 @@ def tracker_copy() -> Callable[[Any], Any]:
     return copy_tracker
 
 
+def form_temporary_tracker() -> Callable[..., Any]:
+    """`FormAction._temporary_tracker` (the tracker a form's validation action is sent) from a
+    copy of the conversation's tracker plus the form's events, instead of a replay of the
+    whole conversation, when the copy is what the replay gives: a plain tracker with no
+    restart in it (the replay starts after the latest one) and the domain's slots."""
+    from rasa.core.actions.forms import FormAction
+    from rasa.shared.core.constants import REQUESTED_SLOT
+    from rasa.shared.core.events import ActionExecuted, Restarted, SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    replayed = FormAction._temporary_tracker
+    copy_tracker = tracker_copy()
+
+    def temporary_tracker(
+        self: Any, current_tracker: Any, additional_events: list[Any], domain: Any
+    ) -> Any:
+        if (
+            type(current_tracker) is not DialogueStateTracker
+            or current_tracker._max_event_history is not None
+            or current_tracker.is_rule_tracker
+            or current_tracker.slots.keys() != {slot.name for slot in domain.slots}
+            or any(isinstance(event, Restarted) for event in current_tracker.events)
+        ):
+            return replayed(self, current_tracker, additional_events, domain)
+        tracker = copy_tracker(current_tracker)
+        events = [
+            SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
+            ActionExecuted(self.name()),
+            *additional_events,
+        ]
+        for event in events:
+            tracker.update(event)
+        return tracker
+
+    return temporary_tracker
+
+
+class LogArgumentCopies:
+    """Stands in for the `copy` module in `rasa.core.processor`, where every `deepcopy` is an
+    argument of a `structlogger.debug()` call: the copy is made only when debug logs are
+    written; otherwise the value itself is passed to the call, which drops it unread."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return copy.deepcopy(value, memo) if debug_logs_written() else value
+
+
+def debug_logs_written() -> bool:
+    """Whether structlog's configured logger writes debug logs (a filtering logger's
+    methods below its level are `_nop`)."""
+    import structlog
+
+    debug = getattr(structlog.get_config().get("wrapper_class"), "debug", None)
+    return getattr(debug, "__name__", "") != "_nop"
+
+
 def at_most(limit: int, handle: Callable[..., Any]) -> Callable[..., Any]:
     """`handle` (`MessageProcessor.handle_message`) working on at most `limit` messages at once
     per event loop; the others wait their turn, first come first served."""
@@ -359,6 +427,8 @@ def install_performance_fixes() -> None:
     if _installed:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.core import processor
+    from rasa.core.actions.forms import FormAction
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import Event
@@ -366,6 +436,8 @@ def install_performance_fixes() -> None:
     from rasa.utils.endpoints import EndpointConfig
 
     DialogueStateTracker.copy = tracker_copy()  # type: ignore[method-assign]
+    FormAction._temporary_tracker = form_temporary_tracker()  # type: ignore[method-assign]
+    processor.copy = LogArgumentCopies()  # type: ignore[assignment]
     Domain.is_empty = domain_is_empty()  # type: ignore[method-assign]
     limit = Settings.from_env().messages_at_once
     if limit > 0:

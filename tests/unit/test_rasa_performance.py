@@ -26,7 +26,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
@@ -372,3 +372,97 @@ def test_the_limit_comes_from_the_environment(monkeypatch):
     assert Settings.from_env().messages_at_once == 0
     monkeypatch.setenv("SUPPORTBOT_MESSAGES_AT_ONCE", "8")
     assert Settings.from_env().messages_at_once == 8
+
+
+# --- 7. a form's validation tracker ------------------------------------------------------
+
+
+def test_a_forms_validation_tracker_is_what_rasas_replay_gives(monkeypatch):
+    import time
+
+    from rasa.core.actions.forms import FormAction
+
+    from bot.rasa_performance import form_temporary_tracker
+
+    domain = project_domain()
+    conversations = [*training_trackers(domain), *conversation_test_trackers(domain)]
+    restarted = DialogueStateTracker.from_events(
+        "restarted",
+        [
+            SlotSet("email", "a@example.com"),
+            Restarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("where is my order", {"name": "order_status", "confidence": 0.9}),
+            ActiveLoop("order_form"),
+            SlotSet("requested_slot", "order_id"),
+        ],
+        domain.slots,
+    )
+    trackers = [*before_every_action(conversations, domain), restarted]
+    temporary = form_temporary_tracker()
+    # the events the form adds are stamped with the time: the same time for both
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    compared = set()
+    for tracker in trackers:
+        if tracker.active_loop_name not in domain.form_names:
+            continue
+        form = FormAction(tracker.active_loop_name, None)
+        new = [SlotSet("order_id", "104233"), SlotSet("nps_score", 9)]
+        before = _everything(tracker)
+        ours = temporary(form, tracker, new, domain)
+        rasas = FormAction._temporary_tracker(form, tracker, new, domain)
+        assert _everything(ours) == _everything(rasas)
+        assert ours.current_state(EventVerbosity.ALL) == rasas.current_state(EventVerbosity.ALL)
+        assert _everything(tracker) == before  # the conversation's tracker is left as it was
+        compared.add(form.name())
+    assert compared == {"order_form", "survey_form"}
+
+
+# --- 8. debug-log arguments --------------------------------------------------------------
+
+
+def test_every_deepcopy_in_rasas_processor_is_a_debug_log_argument():
+    """What makes `LogArgumentCopies` safe: the processor deep-copies nothing else."""
+    import ast
+    import inspect
+
+    from rasa.core import processor
+
+    tree = ast.parse(inspect.getsource(processor))
+    debug_arguments = {
+        id(node)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and ast.unparse(call.func) == "structlogger.debug"
+        for argument in [*call.args, *(k.value for k in call.keywords)]
+        for node in ast.walk(argument)
+    }
+    copies = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func).startswith("copy.")
+    ]
+    assert len(copies) >= 6
+    assert all(id(node) in debug_arguments for node in copies)
+
+
+def test_debug_log_arguments_are_copied_only_when_debug_logs_are_written():
+    import logging
+
+    import structlog
+
+    from bot.rasa_performance import LogArgumentCopies
+
+    copies = LogArgumentCopies()
+    value = {"events": [{"event": "slot", "value": [1, 2]}]}
+    saved = structlog.get_config()
+    try:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        assert copies.deepcopy(value) is value
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+        copied = copies.deepcopy(value)
+        assert copied == value and copied is not value
+        assert copied["events"][0]["value"] is not value["events"][0]["value"]
+    finally:
+        structlog.configure(**saved)
+    assert copies.copy is copy.copy  # the rest of the module as it is
