@@ -1,4 +1,4 @@
-"""Eight fixes to Rasa 3.6's per-message overhead and one to its scheduling, installed by
+"""Nine fixes to Rasa 3.6's per-message overhead and one to its scheduling, installed by
 `bot.rasa_launcher`.
 
 None changes what Rasa does; each removes work it repeats on every message.
@@ -48,6 +48,13 @@ None changes what Rasa does; each removes work it repeats on every message.
    Rasa's processor deep-copies the events, slots and entities it passes to
    `structlogger.debug()` for every action, also when the debug level is off and the call
    drops them (about 2% of a message's time).
+9. The loaded model is frozen out of the garbage collector. Once the model is loaded the
+   process holds about 650,000 objects (Rasa, TensorFlow, the model), and each full
+   collection, about once a minute under load, walked all of them again: 300-470 ms with
+   every chat in the worker waiting. After the first model load they are collected once and
+   frozen (`gc.freeze()`), so a full collection walks only what the chats create (about 10
+   ms). Measured with 16 customers at once: the 99th percentile of answer times fell from
+   about 400 ms to about 200-270 ms.
 
 And the scheduling: a Rasa worker answers at most `SUPPORTBOT_MESSAGES_AT_ONCE` messages at
 once (4 by default; 0 for no limit), the others wait their turn in order of arrival. Without
@@ -67,6 +74,7 @@ import asyncio
 import copy
 import dataclasses
 import functools
+import gc
 import json
 import weakref
 from collections.abc import Callable
@@ -404,6 +412,31 @@ def debug_logs_written() -> bool:
     return getattr(debug, "__name__", "") != "_nop"
 
 
+def frozen_after_loading(load_agent: Callable[..., Any]) -> Callable[..., Any]:
+    """`rasa.core.agent.load_agent`, after which the process's objects (the model, Rasa,
+    TensorFlow: most of the heap) are frozen out of the garbage collector (`gc.freeze()`).
+
+    Only the first load freezes. A later load (a model replaced through the HTTP API)
+    unfreezes them first, so that the replaced model can be collected; the process then
+    collects as Python normally does.
+    """
+    loads = 0
+
+    @functools.wraps(load_agent)
+    async def load(*args: Any, **kwargs: Any) -> Any:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            gc.unfreeze()
+        agent = await load_agent(*args, **kwargs)
+        if loads == 1:
+            gc.collect()
+            gc.freeze()
+        return agent
+
+    return load
+
+
 def at_most(limit: int, handle: Callable[..., Any]) -> Callable[..., Any]:
     """`handle` (`MessageProcessor.handle_message`) working on at most `limit` messages at once
     per event loop; the others wait their turn, first come first served."""
@@ -426,8 +459,9 @@ def install_performance_fixes() -> None:
     global _installed
     if _installed:
         return
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core import agent as rasa_agent
     from rasa.core import processor
+    from rasa.core.actions.action import RemoteAction
     from rasa.core.actions.forms import FormAction
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
@@ -438,6 +472,7 @@ def install_performance_fixes() -> None:
     DialogueStateTracker.copy = tracker_copy()  # type: ignore[method-assign]
     FormAction._temporary_tracker = form_temporary_tracker()  # type: ignore[method-assign]
     processor.copy = LogArgumentCopies()  # type: ignore[assignment]
+    rasa_agent.load_agent = frozen_after_loading(rasa_agent.load_agent)
     Domain.is_empty = domain_is_empty()  # type: ignore[method-assign]
     limit = Settings.from_env().messages_at_once
     if limit > 0:

@@ -466,3 +466,33 @@ def test_debug_log_arguments_are_copied_only_when_debug_logs_are_written():
     finally:
         structlog.configure(**saved)
     assert copies.copy is copy.copy  # the rest of the module as it is
+
+
+# --- 9. the loaded model frozen out of the garbage collector -----------------------------
+
+
+def test_the_first_model_load_freezes_the_heap_and_a_later_one_unfreezes_it():
+    import gc
+
+    from bot.rasa_performance import frozen_after_loading
+
+    loaded = []
+
+    async def load_agent(model_path: str) -> dict:
+        model = {"path": model_path, "weights": [[0.5] * 10 for _ in range(100)]}
+        loaded.append(model)
+        return model
+
+    load = frozen_after_loading(load_agent)
+    assert gc.get_freeze_count() == 0
+    try:
+        first = asyncio.run(load("models/one.tar.gz"))
+        assert first["path"] == "models/one.tar.gz"
+        assert gc.get_freeze_count() > 0
+        assert gc.is_tracked(first)  # still a normal object; only the collector skips it
+        # a replaced model: unfrozen, so the first model can be collected once dropped
+        second = asyncio.run(load("models/two.tar.gz"))
+        assert second["path"] == "models/two.tar.gz" and loaded == [first, second]
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
