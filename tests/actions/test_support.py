@@ -25,6 +25,10 @@ def user_event(text: str, intent: str) -> dict:
     }
 
 
+def action_event(name: str) -> dict:
+    return {"event": "action", "name": name}
+
+
 async def test_handoff_opens_one_ticket_per_conversation(
     dispatcher, services, shop, domain, session_factory
 ):
@@ -61,7 +65,8 @@ async def test_fallback_rephrases_once_then_offers_a_person(dispatcher, services
     assert "say it in other words" in texts(dispatcher)[0]
     assert events[0]["value"] is None
 
-    second = make_tracker("zzz qqq", "nlu_fallback", history=[user_event("blorp", "nlu_fallback")])
+    answered = [user_event("blorp", "nlu_fallback"), action_event("action_handle_fallback")]
+    second = make_tracker("zzz qqq", "nlu_fallback", history=answered)
     events = await ActionHandleFallback(services).run(dispatcher, second, domain)
     assert "connect you with a person" in texts(dispatcher)[1]
     assert events[0]["value"] == "handoff"
@@ -69,8 +74,26 @@ async def test_fallback_rephrases_once_then_offers_a_person(dispatcher, services
 
 
 async def test_fallback_count_restarts_after_an_understood_message(dispatcher, services, domain):
-    history = [user_event("blorp", "nlu_fallback"), user_event("hi", "greet")]
+    history = [
+        user_event("blorp", "nlu_fallback"),
+        action_event("action_handle_fallback"),
+        user_event("hi", "greet"),
+        action_event("utter_greet"),
+    ]
     tracker = make_tracker("zzz", "out_of_scope", history=history)
+    await ActionHandleFallback(services).run(dispatcher, tracker, domain)
+    assert "say it in other words" in texts(dispatcher)[0]
+
+
+async def test_a_survey_comment_is_not_counted_as_a_misunderstanding(dispatcher, services, domain):
+    # "5" typed as the survey's comment is classified out_of_scope, but the form took it
+    history = [
+        user_event("5", "out_of_scope"),
+        action_event("survey_form"),
+        action_event("action_survey_submit"),
+        action_event("action_listen"),
+    ]
+    tracker = make_tracker("great service", "nlu_fallback", history=history)
     await ActionHandleFallback(services).run(dispatcher, tracker, domain)
     assert "say it in other words" in texts(dispatcher)[0]
 
