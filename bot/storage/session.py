@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -29,6 +31,14 @@ def create_db_engine(url: str, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any
     """An engine for `url`; SQLite files get their folder created and sensible pragmas."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # Amounts are Numeric(10, 2): SQLite keeps them as floats, and SQLAlchemy reads them
+        # back as Decimals rounded to the column's 2 decimals, exact for 10 digits. Its
+        # warning about floats would otherwise be written to the servers' logs on every start.
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal objects natively",
+            category=SAWarning,
+        )
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Python's sqlite3 waits 5 s by default on its own; the pragma is the one that counts.
