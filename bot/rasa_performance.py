@@ -360,7 +360,7 @@ def form_temporary_tracker() -> Callable[..., Any]:
     restart in it (the replay starts after the latest one) and the domain's slots."""
     from rasa.core.actions.forms import FormAction
     from rasa.shared.core.constants import REQUESTED_SLOT
-    from rasa.shared.core.events import ActionExecuted, Restarted, SlotSet
+    from rasa.shared.core.events import ActionExecuted, SlotSet
     from rasa.shared.core.trackers import DialogueStateTracker
 
     replayed = FormAction._temporary_tracker
@@ -374,7 +374,7 @@ def form_temporary_tracker() -> Callable[..., Any]:
             or current_tracker._max_event_history is not None
             or current_tracker.is_rule_tracker
             or current_tracker.slots.keys() != {slot.name for slot in domain.slots}
-            or any(isinstance(event, Restarted) for event in current_tracker.events)
+            or current_tracker.idx_after_latest_restart() != 0  # the replay starts there
         ):
             return replayed(self, current_tracker, additional_events, domain)
         tracker = copy_tracker(current_tracker)
