@@ -7,8 +7,9 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 
-from bot.auth.tokens import Identity, identity_from_events
+from bot.auth.tokens import Identity, message_identity
 from bot.bootstrap import Services, default_services
+from bot.support.ownership import Requester
 
 YES_NO = [
     {"title": "Yes, please", "payload": "/affirm"},
@@ -29,8 +30,29 @@ class ServicesMixin:
         return self._services
 
     def identity(self, tracker: Tracker) -> Identity:
-        """Who is chatting, from the newest signed token in the conversation."""
-        return identity_from_events(self.services.signing_key(), tracker.events)
+        """Who sent the message being answered (a role holds for that message only)."""
+        return message_identity(
+            self.services.signing_key(), tracker.sender_id, tracker.latest_message
+        )
+
+    def requester(self, tracker: Tracker) -> Requester:
+        """Who is asking, with the orders this conversation has proven to be theirs."""
+        return requester_of(self.services, tracker)
+
+
+def requester_of(services: Services, tracker: Tracker) -> Requester:
+    """The message's identity, the conversation's proven orders and the client's address."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    proven = tracker.get_slot("proven_orders") or []
+    return Requester(
+        identity=message_identity(
+            services.signing_key(), tracker.sender_id, tracker.latest_message
+        ),
+        conversation_id=tracker.sender_id,
+        proven_orders=frozenset(str(number) for number in proven if isinstance(number, str)),
+        client=client if isinstance(client, str) else None,
+    )
 
 
 class SupportAction(ServicesMixin, Action, abc.ABC):

@@ -11,10 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent
-from bot.storage.repositories import OrderRepository, ReturnRepository
-from bot.storage.session import session_scope
+from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent, requester_of
+from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
+from bot.support import order_service
 from bot.support import orders as order_rules
+from bot.support.order_service import Proof, ProofLimits
+from bot.support.ownership import looks_like_evidence, needs_proof
 from bot.support.parsing import extract_order_number
 
 TOPIC_BY_INTENT = {
@@ -64,8 +66,44 @@ class ActionStartOrderTask(SupportAction):
             SlotSet("order_lookup_failures", 0.0),
             SlotSet("order_form_gave_up", False),
             SlotSet("new_address", None),
+            SlotSet("order_proof", None),
             SlotSet("pending_question", None),
         ]
+
+
+PROOF_LOCKED = (
+    "For your security I can't check any more details for this order right now. Please try "
+    "again later, or sign in to your account on our website and ask me there."
+)
+
+
+class ActionAskOrderId(SupportAction):
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Ask which order: a signed-in customer picks from their recent orders."""
+        orders = order_service.recent_orders(
+            requester_of(self.services, tracker), self.services.session_factory
+        )
+        if not orders:
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return []
+        dispatcher.utter_message(
+            text="Which order is it about? Here are your latest ones — or type another order "
+            "number.",
+            buttons=[
+                {
+                    "title": f"{order.number} · {order_rules.describe_items(order)} · "
+                    f"{order.status}",
+                    "payload": order.number,
+                }
+                for order in orders
+            ],
+        )
+        return []
 
 
 class ValidateOrderForm(ServicesMixin, FormValidationAction):
@@ -79,27 +117,48 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """The order number always; the new address only for an address change that is allowed."""
+        """The order number; proof that a visitor's order is theirs; an allowed new address."""
         if tracker.slots.get("order_form_gave_up"):
             return []
         slots = ["order_id"]
         number = tracker.slots.get("order_id")
-        if tracker.slots.get("order_topic") == "address" and number:
-            with session_scope(self.services.session_factory) as session:
-                order = OrderRepository(session).view(number)
-            if order is not None and order_rules.address_change(order).allowed:
-                slots.append("new_address")
+        if not number:
+            return slots
+        requester = requester_of(self.services, tracker)
+        if needs_proof(requester, number):
+            return [*slots, "order_proof"]
+        if tracker.slots.get("order_topic") == "address" and order_service.may_change_address(
+            requester, number, self.services.session_factory
+        ):
+            slots.append("new_address")
         return slots
 
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Take any answer to "what's your order number?" so that a wrong one gets a re-ask."""
-        if tracker.get_slot("requested_slot") != "order_id":
+        if (
+            tracker.get_slot("requested_slot") != "order_id"
+            or latest_intent(tracker) == CUT_MESSAGE
+        ):
             return {}
         text = tracker.latest_message.get("text") or ""
         if extract_order_number(text) or latest_intent(tracker) in ATTEMPT_INTENTS:
             return {"order_id": text}
+        return {}
+
+    async def extract_order_proof(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Take an email address or postcode given when the bot asked for one."""
+        if (
+            tracker.get_slot("requested_slot") != "order_proof"
+            or latest_intent(tracker) == CUT_MESSAGE
+        ):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        if looks_like_evidence(text) or latest_intent(tracker) in ATTEMPT_INTENTS:
+            return {"order_proof": text}
         return {}
 
     def _failed(
@@ -119,7 +178,7 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Accept an order number only when that order exists."""
+        """Accept an order number: the customer's own, or any for a visitor (who proves it next)."""
         if value is None and tracker.get_slot("requested_slot") != "order_id":
             return {}
         number = extract_order_number(str(value)) if value is not None else None
@@ -131,17 +190,59 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
                 "confirmation email, for example 104233.",
                 "order_id",
             )
-        with session_scope(self.services.session_factory) as session:
-            found = OrderRepository(session).get(number) is not None
-        if not found:
+        requester = requester_of(self.services, tracker)
+        if not needs_proof(requester, number) and (
+            order_service.view_order(requester, number, self.services.session_factory) is None
+        ):
             return self._failed(
                 dispatcher,
                 tracker,
-                f"I can't find an order with the number {number}. Could you check it and "
+                f"{order_service.not_found_message(requester, number)} Could you check it and "
                 "type it again?",
                 "order_id",
             )
+        # A visitor is asked for proof next (utter_ask_order_proof), in the same words whether
+        # the order exists or not: nothing to learn from it.
         return {"order_id": number, "order_lookup_failures": 0.0}
+
+    async def validate_order_proof(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Check the visitor's email address or postcode against the order, within the limits."""
+        number = tracker.get_slot("order_id")
+        if value is None or not number:
+            return {}
+        services = self.services
+        requester = requester_of(services, tracker)
+        result = order_service.prove_order(
+            requester,
+            number,
+            str(value),
+            services.session_factory,
+            services.now(),
+            ProofLimits.from_settings(services.settings),
+        )
+        if result.outcome is Proof.PROVEN:
+            proven = sorted({*requester.proven_orders, number})
+            return {
+                "order_proof": "confirmed",
+                "proven_orders": proven,
+                "order_lookup_failures": 0.0,
+            }
+        if result.outcome is Proof.LOCKED:
+            dispatcher.utter_message(text=PROOF_LOCKED)
+            return {"order_proof": None, "order_id": None, "order_form_gave_up": True}
+        if result.failures >= services.settings.max_order_proof_failures:
+            dispatcher.utter_message(
+                text=f"That doesn't match order {number} either, so I'll stop here for your "
+                "security."
+            )
+            return {"order_proof": None, "order_id": None, "order_form_gave_up": True}
+        dispatcher.utter_message(
+            text=f"That doesn't match order {number} — or the order number may be wrong. "
+            "Let's try again."
+        )
+        return {"order_proof": None, "order_id": None}
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -162,12 +263,13 @@ class ActionOrderSubmit(SupportAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Answer the order question now that the order number is known."""
+        """Answer the order question now that the order is known to be the customer's."""
         number = tracker.get_slot("order_id")
         topic = tracker.get_slot("order_topic") or "status"
         events: list[EventType] = [
             SlotSet("order_form_gave_up", False),
             SlotSet("new_address", None),
+            SlotSet("order_proof", None),
         ]
         if not number:
             dispatcher.utter_message(
@@ -177,86 +279,46 @@ class ActionOrderSubmit(SupportAction):
             )
             return [*events, SlotSet("pending_question", "handoff")]
         services = self.services
+        requester = self.requester(tracker)
         now = services.now()
-        with session_scope(services.session_factory) as session:
-            repository = OrderRepository(session)
-            view = repository.view(number)
-            if view is None:  # deleted since the form checked it
-                dispatcher.utter_message(text=f"I can't find order {number} any more.")
-            elif topic == "status":
-                dispatcher.utter_message(text=order_rules.status_message(view, now.date()))
-            elif topic == "refund":
-                dispatcher.utter_message(text=order_rules.refund_message(view, services.policies))
-            elif topic == "cancel":
-                decision = order_rules.cancellation(view)
-                if decision.allowed:
-                    dispatcher.utter_message(
-                        text=f"Order {number} ({order_rules.describe_items(view)}, "
-                        f"{view.total:.2f} EUR) hasn't shipped yet. Shall I cancel it?",
-                        buttons=[
-                            {"title": "Yes, cancel it", "payload": "/affirm"},
-                            {"title": "No, keep it", "payload": "/deny"},
-                        ],
-                    )
-                    return [*events, SlotSet("pending_question", "cancel")]
+        uow = services.session_factory
+        view = order_service.view_order(requester, number, uow)
+        if view is None:  # not theirs (any more), or deleted since the form checked it
+            dispatcher.utter_message(text=order_service.not_found_message(requester, number))
+        elif topic == "status":
+            dispatcher.utter_message(text=order_rules.status_message(view, now.date()))
+        elif topic == "refund":
+            dispatcher.utter_message(text=order_rules.refund_message(view, services.policies))
+        elif topic == "cancel":
+            decision = order_rules.cancellation(view)
+            if decision.allowed:
+                dispatcher.utter_message(
+                    text=f"Order {number} ({order_rules.describe_items(view)}, "
+                    f"{view.total:.2f} EUR) hasn't shipped yet. Shall I cancel it?",
+                    buttons=[
+                        {"title": "Yes, cancel it", "payload": "/affirm"},
+                        {"title": "No, keep it", "payload": "/deny"},
+                    ],
+                )
+                return [*events, SlotSet("pending_question", "cancel")]
+            dispatcher.utter_message(text=decision.reason)
+        elif topic == "return":
+            outcome = order_service.open_return(requester, number, uow, now, services.policies)
+            dispatcher.utter_message(text=outcome.message)
+        elif topic == "address":
+            address = tracker.get_slot("new_address")
+            decision = order_rules.address_change(view)
+            if not decision.allowed:
                 dispatcher.utter_message(text=decision.reason)
-            elif topic == "return":
-                self._open_return(dispatcher, tracker, repository, view, number, now)
-            elif topic == "address":
-                self._change_address(dispatcher, tracker, repository, view, number, now)
+            elif not address:
+                dispatcher.utter_message(
+                    text=f"I've left the delivery address of order {number} as it was."
+                )
+            else:
+                outcome = order_service.change_address(requester, number, address, uow, now)
+                dispatcher.utter_message(text=outcome.message)
         dispatcher.utter_message(response="utter_anything_else")
         return [*events, SlotSet("pending_question", "anything_else")]
-
-    def _open_return(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        repository: OrderRepository,
-        view: order_rules.OrderView,
-        number: str,
-        now: Any,
-    ) -> None:
-        policies = self.services.policies
-        decision = order_rules.return_eligibility(view, now.date(), policies)
-        if not decision.allowed:
-            dispatcher.utter_message(text=f"{decision.reason} {policies.returns_text()}")
-            return
-        order = repository.get(number)
-        assert order is not None
-        request = ReturnRepository(repository.session).open(
-            order, "requested in chat", tracker.sender_id, now
-        )
-        policy = policies.raw["returns"]
-        dispatcher.utter_message(
-            text=f"I've opened return {request.number} for order {number}. "
-            f"{policy['how']} Please send the items {policy['condition']}. "
-            f"{policies.refunds_text()}"
-        )
-
-    @staticmethod
-    def _change_address(
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        repository: OrderRepository,
-        view: order_rules.OrderView,
-        number: str,
-        now: Any,
-    ) -> None:
-        decision = order_rules.address_change(view)
-        address = tracker.get_slot("new_address")
-        if not decision.allowed:
-            dispatcher.utter_message(text=decision.reason)
-        elif not address:
-            dispatcher.utter_message(
-                text=f"I've left the delivery address of order {number} as it was."
-            )
-        else:
-            order = repository.get(number)
-            assert order is not None
-            repository.change_address(order, address, tracker.sender_id, now)
-            dispatcher.utter_message(
-                text=f"Done — order {number} will now be delivered to: {address}"
-            )
 
 
 class ActionCancelOrder(SupportAction):
@@ -266,25 +328,18 @@ class ActionCancelOrder(SupportAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Cancel the order the customer just confirmed, if it still hasn't shipped."""
+        """Cancel the order the customer just confirmed, if it is theirs and still hasn't shipped."""
         number = tracker.get_slot("order_id")
+        if not number:
+            dispatcher.utter_message(
+                text="I've lost track of which order to cancel — sorry! "
+                "Please tell me the order number again."
+            )
+            return [SlotSet("pending_question", None)]
         services = self.services
-        with session_scope(services.session_factory) as session:
-            repository = OrderRepository(session)
-            view = repository.view(number) if number else None
-            if view is None:
-                dispatcher.utter_message(
-                    text="I've lost track of which order to cancel — sorry! "
-                    "Please tell me the order number again."
-                )
-                return [SlotSet("pending_question", None)]
-            decision = order_rules.cancellation(view)
-            if decision.allowed:
-                order = repository.get(number)
-                assert order is not None
-                repository.cancel(order, tracker.sender_id, services.now())
-                dispatcher.utter_message(text=order_rules.cancelled_message(view))
-            else:
-                dispatcher.utter_message(text=decision.reason)
+        outcome = order_service.cancel_order(
+            self.requester(tracker), number, services.session_factory, services.now()
+        )
+        dispatcher.utter_message(text=outcome.message)
         dispatcher.utter_message(response="utter_anything_else")
         return [SlotSet("pending_question", "anything_else")]

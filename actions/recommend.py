@@ -20,6 +20,7 @@ from bot.recommender.shop import Suggestion, in_stock_product_ids, purchased_pro
 from bot.storage.models import Product
 from bot.storage.repositories import CustomerRepository, RecommendationRepository
 from bot.storage.session import session_scope
+from bot.support import order_service
 from bot.support.categories import find_category
 from bot.support.products import line_of
 
@@ -78,7 +79,9 @@ class ActionRecommendProducts(SupportAction):
 
         with session_scope(services.session_factory) as session:
             customer_id = CustomerRepository(session).resolve(
-                self.identity(tracker).customer_id, tracker.get_slot("email")
+                order_service.conversation_customer(
+                    self.requester(tracker), services.session_factory
+                )
             )
             in_stock = in_stock_product_ids(session)
             like = services.product_matcher().best(named, 0.5)[0] if named else None

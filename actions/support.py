@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import YES_NO, SupportAction, recent_user_texts
 from bot.storage.repositories import CustomerRepository, TicketRepository
 from bot.storage.session import session_scope
+from bot.support import order_service
 from bot.support.fallback import consecutive_misunderstandings
 
 
@@ -65,18 +66,20 @@ class ActionHandoff(SupportAction):
         services = self.services
         settings = services.settings
         reason = " | ".join(t for t in recent_user_texts(tracker) if not t.startswith("/"))
-        email = tracker.get_slot("email")
+        requester = self.requester(tracker)
+        customer = order_service.conversation_customer(requester, services.session_factory)
+        number = tracker.get_slot("order_id")
+        # A visitor's unproven order number stays in the reason for the person to check.
+        if number and order_service.view_order(requester, number, services.session_factory) is None:
+            number = None
         with session_scope(services.session_factory) as session:
-            customer_id = CustomerRepository(session).resolve(
-                self.identity(tracker).customer_id, email
-            )
             ticket = TicketRepository(session).open(
                 "handoff",
                 tracker.sender_id,
                 reason,
                 services.now(),
-                customer_id=customer_id,
-                order_number=tracker.get_slot("order_id"),
+                customer_id=CustomerRepository(session).resolve(customer),
+                order_number=number,
             )
             ticket_id = str(ticket.id)
         dispatcher.utter_message(

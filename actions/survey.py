@@ -13,11 +13,12 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent
-from bot.auth.tokens import identity_from_events
+from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent, requester_of
 from bot.bootstrap import Services
+from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
 from bot.storage.repositories import CustomerRepository, SurveyRepository, TicketRepository
 from bot.storage.session import session_scope
+from bot.support import order_service
 from bot.survey.parsing import AnswerKind, is_decline, parse_csat, parse_nps
 from bot.survey.records import (
     MAX_COMMENT_LENGTH,
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 QUESTIONS = ("nps_score", "csat_score", "survey_comment")
 # Messages that leave the survey for something else: the form lets the rules handle them.
-ESCAPE_INTENTS = frozenset({"request_human", "complaint"})
+ESCAPE_INTENTS = frozenset({"request_human", "complaint", CUT_MESSAGE})
 SKIP_WORDS = frozenset(
     {
         "no",
@@ -54,15 +55,18 @@ SKIP_WORDS = frozenset(
 def snapshot_from_tracker(tracker: Tracker, services: Services) -> SurveySnapshot:
     """The survey of the current session, from the events the tracker carries."""
     snapshot = snapshot_of_session(tracker.sender_id, current_session(tracker.events))
-    identity = identity_from_events(services.signing_key(), tracker.events)
-    return replace(snapshot, customer_id=identity.customer_id)
+    # Filed under a customer only when this message is theirs (signed, or a proven order).
+    customer = order_service.conversation_customer(
+        requester_of(services, tracker), services.session_factory
+    )
+    return replace(snapshot, customer_id=customer)
 
 
 def store_survey(services: Services, snapshot: SurveySnapshot) -> int | None:
     """Upsert the survey row; on a database failure log it and go on (the slots keep it)."""
     try:
         with session_scope(services.session_factory) as session:
-            customer_id = CustomerRepository(session).resolve(snapshot.customer_id, snapshot.email)
+            customer_id = CustomerRepository(session).resolve(snapshot.customer_id)
             row, _ = SurveyRepository(session).upsert(snapshot, services.now(), customer_id)
             session.flush()
             return int(row.id)
@@ -201,7 +205,7 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Pass on the optional comment, whatever it is."""
-        if not self._asked(tracker, "survey_comment"):
+        if not self._asked(tracker, "survey_comment") or latest_intent(tracker) == CUT_MESSAGE:
             return {}
         return {"survey_comment": self._answer(tracker)}
 
@@ -296,9 +300,7 @@ class ActionOpenFollowup(SupportAction):
                 tracker.sender_id,
                 reason,
                 services.now(),
-                customer_id=CustomerRepository(session).resolve(
-                    snapshot.customer_id, snapshot.email
-                ),
+                customer_id=CustomerRepository(session).resolve(snapshot.customer_id),
                 survey_response_id=survey_id,
             )
             ticket_id = str(ticket.id)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.auth.tokens import load_or_create_key
+from bot.auth.keys import signing_key
 from bot.settings import Settings
 from bot.storage.repositories import ProductRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
@@ -60,9 +60,7 @@ class Services:
     def signing_key(self) -> str:
         """The key that signs role tokens: from the settings, or kept under var/."""
         if self._signing_key is None:
-            self._signing_key = self.settings.secret_key or load_or_create_key(
-                self.settings.secret_key_file
-            )
+            self._signing_key = signing_key(self.settings)
         return self._signing_key
 
     def close(self) -> None:

@@ -17,6 +17,13 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value not in ("0", "false", "no", "off")
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -37,11 +44,35 @@ class Settings:
     web_port: int = 8080
     # Where the browser reaches Rasa's socket.io channel (empty: same host as the page, rasa_port).
     public_rasa_url: str = ""
-    # The shop page lets a visitor "log in as" a demo customer; off for a real shop.
-    demo_login: bool = True
-    # Failed staff logins allowed per name and address within login_window_seconds.
+    # The shop page lets a visitor "log in as" a demo customer: only where the demo shop was
+    # seeded and this is asked for (SUPPORTBOT_DEMO_LOGIN=1); never for a real shop.
+    demo_login: bool = False
+    # Sign-in attempts allowed per client address, and per account, within login_window_seconds.
     max_login_attempts: int = 5
+    max_login_attempts_per_account: int = 10
     login_window_seconds: int = 300
+    # Mark the website's session cookie Secure (set it when the site is served over HTTPS).
+    secure_cookies: bool = False
+    # --- the Rasa server and the action server (see SECURITY.md) ---
+    # Token for Rasa's HTTP API (`--auth-token`). Empty: a random one kept in var/rasa-api.token.
+    rasa_auth_token: str = ""
+    # Web origins that may call the Rasa server from a browser (CORS and socket.io). Empty: the
+    # website's own address (http://localhost:<web_port> and http://127.0.0.1:<web_port>).
+    cors_origins: tuple[str, ...] = ()
+    # Where the action server listens (loopback unless the Rasa server runs elsewhere).
+    action_host: str = "127.0.0.1"
+    # Shared secret the Rasa server sends the action server. Empty: kept in var/action-server.secret.
+    action_server_secret: str = ""
+    # Longest customer message the channels pass on (longer ones are cut and the customer told).
+    max_message_length: int = 2000
+    # Read the client's address from X-Forwarded-For (only behind a reverse proxy you run).
+    trust_forwarded_for: bool = False
+    # Failed proofs that an order is the visitor's: per conversation, and per order number and
+    # per client address within order_proof_window_seconds, across conversations.
+    max_order_proof_failures: int = 3
+    max_order_proof_failures_per_order: int = 5
+    max_order_proof_failures_per_client: int = 10
+    order_proof_window_seconds: int = 3600
     policies_file: Path = PROJECT_ROOT / "data" / "policies.yml"
     # How many times the bot accepts a wrong order number before offering a person.
     max_order_lookup_failures: int = 2
@@ -85,9 +116,27 @@ class Settings:
             web_host=_env("WEB_HOST", "127.0.0.1"),
             web_port=int(_env("WEB_PORT", "8080")),
             public_rasa_url=_env("SUPPORTBOT_PUBLIC_RASA_URL", ""),
-            demo_login=_env("SUPPORTBOT_DEMO_LOGIN", "1") not in ("0", "false", "no"),
+            demo_login=_flag("SUPPORTBOT_DEMO_LOGIN"),
             max_login_attempts=int(_env("SUPPORTBOT_MAX_LOGIN_ATTEMPTS", "5")),
+            max_login_attempts_per_account=int(
+                _env("SUPPORTBOT_MAX_LOGIN_ATTEMPTS_PER_ACCOUNT", "10")
+            ),
             login_window_seconds=int(_env("SUPPORTBOT_LOGIN_WINDOW_SECONDS", "300")),
+            secure_cookies=_flag("SUPPORTBOT_SECURE_COOKIES"),
+            rasa_auth_token=_env("RASA_AUTH_TOKEN", ""),
+            cors_origins=tuple(_env("SUPPORTBOT_CORS_ORIGINS", "").split()),
+            action_host=_env("ACTION_HOST", "127.0.0.1"),
+            action_server_secret=_env("ACTION_SERVER_SECRET", ""),
+            max_message_length=int(_env("SUPPORTBOT_MAX_MESSAGE_LENGTH", "2000")),
+            trust_forwarded_for=_flag("SUPPORTBOT_TRUST_FORWARDED_FOR"),
+            max_order_proof_failures=int(_env("SUPPORTBOT_MAX_ORDER_PROOF_FAILURES", "3")),
+            max_order_proof_failures_per_order=int(
+                _env("SUPPORTBOT_MAX_ORDER_PROOF_FAILURES_PER_ORDER", "5")
+            ),
+            max_order_proof_failures_per_client=int(
+                _env("SUPPORTBOT_MAX_ORDER_PROOF_FAILURES_PER_CLIENT", "10")
+            ),
+            order_proof_window_seconds=int(_env("SUPPORTBOT_ORDER_PROOF_WINDOW_SECONDS", "3600")),
             policies_file=Path(
                 _env("SUPPORTBOT_POLICIES", str(PROJECT_ROOT / "data" / "policies.yml"))
             ),
@@ -109,12 +158,31 @@ class Settings:
         return self.var_dir / "secret.key"
 
     @property
+    def rasa_auth_token_file(self) -> Path:
+        return self.var_dir / "rasa-api.token"
+
+    @property
+    def action_server_secret_file(self) -> Path:
+        return self.var_dir / "action-server.secret"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The web origins that may call the Rasa server from a browser."""
+        if self.cors_origins:
+            return self.cors_origins
+        origins = [f"http://localhost:{self.web_port}", f"http://127.0.0.1:{self.web_port}"]
+        if self.web_host not in ("", "0.0.0.0", "::", "127.0.0.1", "localhost"):
+            origins.append(f"http://{self.web_host}:{self.web_port}")
+        return tuple(origins)
+
+    @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
 
     @property
     def action_endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.action_port}/webhook"
+        host = self.action_host if self.action_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{host}:{self.action_port}/webhook"
 
     @property
     def models_dir(self) -> Path:

@@ -1,24 +1,35 @@
-"""Signed role tokens: `supportbot token` mints them, the actions check them.
+"""Signed role tokens, and the identity a channel seals into each message.
 
-A chat carries a role only through a token in the channel metadata (`{"token": "..."}`),
-signed with the key from the settings (HS256 JSON Web Tokens, PyJWT). A chat without a
-valid token is an anonymous customer's.
+`supportbot token` mints tokens (HS256 JSON Web Tokens, PyJWT, signed with the key from the
+settings). A token names its audience: `chat` (the channels' metadata, `{"token": "..."}`) or
+`api` (the website's JSON API, `Authorization: Bearer ...`); one made for the other audience,
+forged, expired or without an audience proves nothing.
+
+The channels (`bot.rasa.channels`) check a message's token and replace it with a *sealed
+identity* (`seal`): the role, customer and name it proved, with an HMAC that binds them to
+the conversation. The raw token is never stored with the conversation, and a role holds for
+the message whose token carried it: the actions read the identity of the message they answer
+(`message_identity`), never one from earlier in the conversation.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import jwt
 
 ROLES = ("customer", "staff", "manager")
+AUDIENCES = ("chat", "api")
 ALGORITHM = "HS256"
 ISSUER = "supportbot"
+# Where a channel puts the sealed identity in a message's metadata.
+IDENTITY_KEY = "identity"
 
 
 @dataclass(frozen=True)
@@ -35,17 +46,6 @@ class Identity:
 ANONYMOUS = Identity()
 
 
-def load_or_create_key(path: Path) -> str:
-    """The signing key kept in `path`, created (random, 256 bits) on first use."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.write_text(key, encoding="utf-8")
-    path.chmod(0o600)
-    return key
-
-
 def mint(
     key: str,
     role: str,
@@ -53,12 +53,21 @@ def mint(
     name: str | None = None,
     valid_for: timedelta = timedelta(days=30),
     now: datetime | None = None,
+    audience: str = "chat",
 ) -> str:
-    """A signed token for `role` (and the customer it speaks for)."""
+    """A signed token for `role` (and the customer it speaks for), for one audience."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
     issued = now or datetime.now(timezone.utc)
-    claims: dict[str, Any] = {"role": role, "iss": ISSUER, "iat": issued, "exp": issued + valid_for}
+    claims: dict[str, Any] = {
+        "role": role,
+        "iss": ISSUER,
+        "aud": audience,
+        "iat": issued,
+        "exp": issued + valid_for,
+    }
     if customer_id is not None:
         claims["customer_id"] = int(customer_id)
     if name:
@@ -66,32 +75,102 @@ def mint(
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify(key: str, token: str | None) -> Identity:
+def decode(key: str, token: str, audience: str) -> Identity:
+    """The identity a token proves for `audience`; raises `jwt.PyJWTError` when it proves none."""
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        issuer=ISSUER,
+        audience=audience,
+        options={"require": ["exp", "iss", "aud"]},
+    )
+    role = claims.get("role")
+    if role not in ROLES:
+        raise jwt.InvalidTokenError("unknown role")
+    customer_id = claims.get("customer_id")
+    name = claims.get("name")
+    return Identity(
+        role=role,
+        customer_id=customer_id if isinstance(customer_id, int) else None,
+        name=name if isinstance(name, str) else None,
+    )
+
+
+def verify(key: str, token: Any, audience: str = "chat") -> Identity:
     """The identity a token proves; anonymous when it is missing, forged, expired or odd."""
     if not token or not isinstance(token, str):
         return ANONYMOUS
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER)
+        return decode(key, token, audience)
     except jwt.PyJWTError:
         return ANONYMOUS
-    role = claims.get("role")
-    if role not in ROLES:
-        return ANONYMOUS
-    customer_id = claims.get("customer_id")
-    return Identity(
-        role=role,
-        customer_id=int(customer_id) if isinstance(customer_id, int) else None,
-        name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+
+
+# --- sealed identities: what a channel keeps of a token in the message ---------------------------
+
+
+def _seal_mac(key: str, conversation_id: str, identity: Identity) -> str:
+    body = json.dumps(
+        [conversation_id, identity.role, identity.customer_id, identity.name],
+        separators=(",", ":"),
     )
+    return hmac.new(key.encode(), b"identity:" + body.encode(), hashlib.sha256).hexdigest()
 
 
-def identity_from_events(key: str, events: Sequence[Mapping[str, Any]]) -> Identity:
-    """The identity of the newest user message in `events` that carried a token."""
+def seal(key: str, conversation_id: str, identity: Identity) -> dict[str, Any] | None:
+    """The identity as a channel stores it in the message's metadata (None for anonymous)."""
+    if identity == ANONYMOUS:
+        return None
+    return {
+        "role": identity.role,
+        "customer_id": identity.customer_id,
+        "name": identity.name,
+        "mac": _seal_mac(key, conversation_id, identity),
+    }
+
+
+def unseal(key: str, conversation_id: str, sealed: Any) -> Identity:
+    """The identity a sealed value proves for this conversation; anonymous when it proves none."""
+    if not isinstance(sealed, Mapping):
+        return ANONYMOUS
+    role, customer_id, name = sealed.get("role"), sealed.get("customer_id"), sealed.get("name")
+    if role not in ROLES or not isinstance(sealed.get("mac"), str):
+        return ANONYMOUS
+    if customer_id is not None and (
+        not isinstance(customer_id, int) or isinstance(customer_id, bool)
+    ):
+        return ANONYMOUS
+    if name is not None and not isinstance(name, str):
+        return ANONYMOUS
+    identity = Identity(role=role, customer_id=customer_id, name=name)
+    if not hmac.compare_digest(sealed["mac"], _seal_mac(key, conversation_id, identity)):
+        return ANONYMOUS
+    return identity
+
+
+def message_identity(key: str, conversation_id: str, event: Mapping[str, Any] | None) -> Identity:
+    """Who sent this one user message (a `user` event or Rasa's `latest_message`)."""
+    if not event:
+        return ANONYMOUS
+    metadata = event.get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        return ANONYMOUS
+    return unseal(key, conversation_id, metadata.get(IDENTITY_KEY))
+
+
+def identity_from_events(
+    key: str, conversation_id: str, events: Sequence[Mapping[str, Any]]
+) -> Identity:
+    """The identity of the newest user message in `events` that proved one.
+
+    For attributing a conversation (its summary, a rebuilt survey row) to a signed-in
+    customer, never for deciding what a message may do: that is `message_identity`.
+    """
     for event in reversed(events):
         if event.get("event") != "user":
             continue
-        metadata = event.get("metadata") or {}
-        token = metadata.get("token") if isinstance(metadata, Mapping) else None
-        if token:
-            return verify(key, token)
+        identity = message_identity(key, conversation_id, event)
+        if identity != ANONYMOUS:
+            return identity
     return ANONYMOUS

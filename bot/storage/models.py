@@ -326,3 +326,25 @@ class AuditLog(Base):
     action = Column(String(40), nullable=False)
     target = Column(String(255), nullable=False, default="")
     detail = Column(Text, nullable=False, default="")
+
+
+class OrderProofAttempt(Base):
+    """One attempt of an anonymous visitor to prove an order is theirs (email or postcode).
+
+    Written before the evidence is compared (reserved), so that parallel guesses count too;
+    failures limit further attempts per conversation, per order number and per client.
+    """
+
+    __tablename__ = "order_proof_attempts"
+    __table_args__ = (
+        Index("ix_order_proof_attempts_order", "order_number", "attempted_at"),
+        Index("ix_order_proof_attempts_client", "client", "attempted_at"),
+        Index("ix_order_proof_attempts_conversation", "conversation_id", "attempted_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_number = Column(String(16), nullable=False)
+    client = Column(String(64))
+    conversation_id = Column(String(255), nullable=False)
+    succeeded = Column(Boolean, nullable=False, default=False)
+    attempted_at = Column(DateTime, nullable=False)

@@ -20,6 +20,7 @@ from bot.storage.models import (
     Order,
     OrderEvent,
     OrderItem,
+    OrderProofAttempt,
     Product,
     Recommendation,
     Refund,
@@ -85,6 +86,17 @@ class OrderRepository:
         )
         return order_view(order, returns, refunds)
 
+    def recent_for_customer(self, customer_id: int, limit: int = 5) -> list[OrderView]:
+        """The customer's newest orders, newest first."""
+        numbers = self.session.execute(
+            select(Order.number)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(limit)
+        ).scalars()
+        views = [self.view(number) for number in numbers]
+        return [view for view in views if view is not None]
+
     def record(
         self, order: Order, kind: str, detail: str, conversation_id: str | None, now: datetime
     ) -> None:
@@ -109,6 +121,50 @@ class OrderRepository:
         old = order.shipping_address
         order.shipping_address = address
         self.record(order, "address_changed", f"from: {old}\nto: {address}", conversation_id, now)
+
+
+class OrderProofRepository:
+    """Attempts to prove an order is the visitor's: reserved first, then marked as succeeded."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def reserve(
+        self, order_number: str, client: str | None, conversation_id: str, now: datetime
+    ) -> OrderProofAttempt:
+        attempt = OrderProofAttempt(
+            order_number=order_number[:16],
+            client=(client or None) and client[:64],
+            conversation_id=conversation_id[:255],
+            succeeded=False,
+            attempted_at=now,
+        )
+        self.session.add(attempt)
+        self.session.flush()
+        return attempt
+
+    def failures_since(
+        self,
+        since: datetime,
+        *,
+        order_number: str | None = None,
+        client: str | None = None,
+        conversation_id: str | None = None,
+    ) -> int:
+        """Failed attempts since `since` for the one key given."""
+        statement = select(func.count()).select_from(OrderProofAttempt).where(
+            OrderProofAttempt.attempted_at >= since,
+            OrderProofAttempt.succeeded.is_(False),
+        )
+        if order_number is not None:
+            statement = statement.where(OrderProofAttempt.order_number == order_number[:16])
+        elif client is not None:
+            statement = statement.where(OrderProofAttempt.client == client[:64])
+        elif conversation_id is not None:
+            statement = statement.where(OrderProofAttempt.conversation_id == conversation_id[:255])
+        else:
+            raise ValueError("give one of order_number, client, conversation_id")
+        return int(self.session.execute(statement).scalar_one())
 
 
 class ReturnRepository:
@@ -198,12 +254,11 @@ class CustomerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def resolve(self, customer_id: int | None, email: str | None) -> int | None:
-        """The customer a chat speaks for: its signed customer id, else the email given."""
+    def resolve(self, customer_id: int | None) -> int | None:
+        """The customer id when that customer exists (a typed email address is never one)."""
         if customer_id is not None and self.session.get(Customer, customer_id) is not None:
             return int(customer_id)
-        customer = self.by_email(email) if email else None
-        return int(customer.id) if customer else None
+        return None
 
     def by_email(self, email: str) -> Customer | None:
         return self.session.execute(

@@ -43,12 +43,12 @@ def backfill_surveys(
         snapshots = snapshots_with_surveys(sender_id, events)
         if not snapshots:
             continue
-        token_customer = identity_from_events(signing_key, events).customer_id
+        token_customer = identity_from_events(signing_key, sender_id, events).customer_id
         with session_scope(app_sessions) as session:
             repository = SurveyRepository(session)
             for snapshot in snapshots:
                 surveys += 1
-                customer_id = CustomerRepository(session).resolve(token_customer, snapshot.email)
+                customer_id = CustomerRepository(session).resolve(token_customer)
                 _, was_created = repository.upsert(snapshot, now(), customer_id)
                 created += int(was_created)
         if progress:

@@ -165,7 +165,7 @@ def summarize_conversation(
 def summarize_signed_conversation(
     conversation_id: str, events: Sequence[Mapping[str, Any]], signing_key: str
 ) -> list[ConversationSummary]:
-    """`summarize_conversation` for the customer named by the newest token the conversation's
+    """`summarize_conversation` for the customer named by the newest identity the conversation's
     messages carried that `signing_key` verifies (anonymous without one)."""
-    customer_id = identity_from_events(signing_key, events).customer_id
+    customer_id = identity_from_events(signing_key, conversation_id, events).customer_id
     return summarize_conversation(conversation_id, events, customer_id)

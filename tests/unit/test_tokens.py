@@ -3,12 +3,15 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 
+from bot.auth.keys import load_or_create_key
 from bot.auth.tokens import (
     ANONYMOUS,
     Identity,
     identity_from_events,
-    load_or_create_key,
+    message_identity,
     mint,
+    seal,
+    unseal,
     verify,
 )
 
@@ -33,22 +36,60 @@ def test_forged_expired_and_foreign_tokens_are_anonymous():
     assert verify(KEY, mint(KEY, "manager", now=past)) == ANONYMOUS
     foreign = jwt.encode({"role": "manager"}, KEY, algorithm="HS256")  # no issuer
     assert verify(KEY, foreign) == ANONYMOUS
-    unknown_role = jwt.encode({"role": "admin", "iss": "supportbot"}, KEY, algorithm="HS256")
+    unknown_role = jwt.encode(
+        {"role": "admin", "iss": "supportbot", "aud": "chat", "exp": 2**40}, KEY, algorithm="HS256"
+    )
     assert verify(KEY, unknown_role) == ANONYMOUS
     with pytest.raises(ValueError):
         mint(KEY, "admin")
 
 
-def test_the_newest_token_in_the_conversation_counts():
-    manager = mint(KEY, "manager")
+def test_a_token_proves_nothing_outside_its_audience():
+    api = mint(KEY, "manager", audience="api")
+    assert verify(KEY, api, "api").role == "manager"
+    assert verify(KEY, api, "chat") == ANONYMOUS
+    assert verify(KEY, mint(KEY, "manager"), "api") == ANONYMOUS
+    no_audience = jwt.encode(
+        {"role": "manager", "iss": "supportbot", "exp": 2**40}, KEY, algorithm="HS256"
+    )
+    assert verify(KEY, no_audience) == ANONYMOUS
+    with pytest.raises(ValueError):
+        mint(KEY, "manager", audience="everything")
+
+
+def test_a_sealed_identity_holds_only_in_its_conversation_and_unaltered():
+    anna = Identity("customer", 17, "Anna")
+    sealed = seal(KEY, "chat-1", anna)
+    assert sealed is not None and "token" not in sealed
+    assert unseal(KEY, "chat-1", sealed) == anna
+    assert unseal(KEY, "chat-2", sealed) == ANONYMOUS  # copied into another conversation
+    assert unseal(KEY, "chat-1", {**sealed, "customer_id": 18}) == ANONYMOUS
+    assert unseal(KEY, "chat-1", {**sealed, "role": "manager"}) == ANONYMOUS
+    assert unseal("other" * 13, "chat-1", sealed) == ANONYMOUS
+    assert unseal(KEY, "chat-1", {"role": "manager", "customer_id": None}) == ANONYMOUS
+    assert unseal(KEY, "chat-1", "manager") == ANONYMOUS
+    assert seal(KEY, "chat-1", ANONYMOUS) is None
+
+
+def test_a_role_holds_for_the_message_that_carried_it():
+    manager = seal(KEY, "c", Identity("manager"))
+    with_role = {"event": "user", "metadata": {"identity": manager}}
+    without = {"event": "user", "metadata": {}}
+    assert message_identity(KEY, "c", with_role).role == "manager"
+    assert message_identity(KEY, "c", without) == ANONYMOUS
+    assert message_identity(KEY, "c", {"metadata": {"token": mint(KEY, "manager")}}) == ANONYMOUS
+
+
+def test_a_conversation_is_attributed_to_the_newest_proven_identity():
     events = [
-        {"event": "user", "metadata": {"token": mint(KEY, "customer", customer_id=3)}},
+        {"event": "user", "metadata": {"identity": seal(KEY, "c", Identity("customer", 3))}},
         {"event": "bot"},
-        {"event": "user", "metadata": {"token": manager}},
+        {"event": "user", "metadata": {"identity": seal(KEY, "c", Identity("customer", 4))}},
         {"event": "user", "metadata": {}},
     ]
-    assert identity_from_events(KEY, events).role == "manager"
-    assert identity_from_events(KEY, [{"event": "user"}]) == ANONYMOUS
+    assert identity_from_events(KEY, "c", events).customer_id == 4
+    assert identity_from_events(KEY, "other", events) == ANONYMOUS
+    assert identity_from_events(KEY, "c", [{"event": "user"}]) == ANONYMOUS
 
 
 def test_the_key_is_made_once_and_kept(tmp_path):
