@@ -149,6 +149,12 @@ def unseal(key: str, conversation_id: str, sealed: Any) -> Identity:
     return identity
 
 
+def channel_metadata(key: str, conversation_id: str, token: Any) -> dict[str, Any]:
+    """What a channel keeps of a message's token: the sealed identity it proves, never the token."""
+    sealed = seal(key, conversation_id, verify(key, token, "chat"))
+    return {IDENTITY_KEY: sealed} if sealed else {}
+
+
 def message_identity(key: str, conversation_id: str, event: Mapping[str, Any] | None) -> Identity:
     """Who sent this one user message (a `user` event or Rasa's `latest_message`)."""
     if not event:

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import sessionmaker
 
+from bot.auth.tokens import IDENTITY_KEY, Identity, channel_metadata, seal
 from bot.bootstrap import Services, bootstrap
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.models import Customer, Order, OrderItem, Product
@@ -141,19 +143,27 @@ def make_tracker(
     entities: list[dict[str, Any]] | None = None,
     history: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
-    """A tracker whose latest message is `text`, classified as `intent`."""
+    """A tracker whose latest message is `text`, classified as `intent`, sent with `metadata`."""
     message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
         "entities": entities or [],
+        "metadata": dict(metadata or {}),
     }
     events = [
         *(history or []),
-        {"event": "user", "text": text, "parse_data": message, "timestamp": 0},
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": message,
+            "metadata": dict(metadata or {}),
+            "timestamp": 0,
+        },
     ]
     return Tracker(
-        sender_id="test-conversation",
+        sender_id=CONVERSATION,
         slots=dict(slots or {}),
         latest_message=message,
         events=events,
@@ -162,6 +172,40 @@ def make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
+
+
+CONVERSATION = "test-conversation"
+
+
+def signed_in(
+    services: Services, customer_id: int | None, role: str = "customer"
+) -> dict[str, Any]:
+    """The metadata a channel gives a message whose token proved this identity."""
+    sealed = seal(services.signing_key(), CONVERSATION, Identity(role, customer_id))
+    return {IDENTITY_KEY: sealed, "client": "203.0.113.7"}
+
+
+def visitor(client: str = "203.0.113.9") -> dict[str, Any]:
+    """The metadata of an anonymous visitor's message."""
+    return {"client": client}
+
+
+def send_token(services: Services, tracker: Tracker, token: str | None) -> Tracker:
+    """The tracker as if its latest message came through a channel with this token."""
+    metadata = channel_metadata(services.signing_key(), tracker.sender_id, token)
+    tracker.events[-1]["metadata"] = metadata
+    tracker.latest_message["metadata"] = metadata
+    return tracker
+
+
+@pytest.fixture
+def anna(services: Services, shop: dict[str, str]) -> dict[str, Any]:
+    """Metadata of a message from the shop's customer, signed in."""
+    with session_scope(services.session_factory) as session:
+        customer = session.execute(
+            select(Customer).where(Customer.email == "anna.schmidt@example.com")
+        ).scalar_one()
+        return signed_in(services, customer.id)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from actions.metrics import REFUSAL, ActionAnswerMetric
 from bot.auth.tokens import mint
 from bot.metrics import core
 from bot.storage.session import session_scope
-from tests.actions.conftest import NOW, make_tracker, texts
+from tests.actions.conftest import NOW, make_tracker, send_token, texts
 from tests.rows import survey_row
 
 # Last 30 days as of NOW (1 November 2026): order-status answers; returns are worse.
@@ -37,8 +37,7 @@ def answers(session_factory: sessionmaker) -> sessionmaker:
 
 async def ask(services, dispatcher, domain, text: str, token: str | None, entities=None):
     tracker = make_tracker(text, "ask_metric", entities=entities)
-    if token:
-        tracker.events[-1]["metadata"] = {"token": token}
+    send_token(services, tracker, token)
     return await ActionAnswerMetric(services).run(dispatcher, tracker, domain)
 
 

@@ -15,7 +15,7 @@ from bot.demo.seed import seed_demo
 from bot.recommender.shop import model_folder, purchased_product_ids, train_shop
 from bot.storage.models import Product, Recommendation
 from bot.storage.session import session_scope
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, send_token
 
 
 @pytest.fixture
@@ -25,9 +25,8 @@ def demo(services, settings, session_factory):
     return services
 
 
-def with_token(tracker, token: str):
-    tracker.events[-1]["metadata"] = {"token": token}
-    return tracker
+def with_token(services, tracker, token: str):
+    return send_token(services, tracker, token)
 
 
 def shown(session_factory, conversation: str = "test-conversation") -> list[Recommendation]:
@@ -77,7 +76,7 @@ async def test_a_known_customer_gets_personal_suggestions_never_owned_or_out_of_
     customer_id = 17
     token = mint(demo.signing_key(), "customer", customer_id=customer_id)
     tracker = with_token(
-        make_tracker("what would you recommend for me?", "ask_recommendation"), token
+        demo, make_tracker("what would you recommend for me?", "ask_recommendation"), token
     )
     dispatcher = CollectingDispatcher()
     await ActionRecommendProducts(demo).run(dispatcher, tracker, domain)

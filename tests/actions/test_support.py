@@ -14,7 +14,7 @@ from actions.support import (
 )
 from bot.storage.models import Ticket
 from bot.storage.session import session_scope
-from tests.actions.conftest import make_tracker, texts
+from tests.actions.conftest import make_tracker, texts, visitor
 
 
 def user_event(text: str, intent: str) -> dict:
@@ -29,15 +29,48 @@ def action_event(name: str) -> dict:
     return {"event": "action", "name": name}
 
 
-async def test_handoff_opens_one_ticket_per_conversation(
+async def test_a_typed_email_files_no_ticket_under_that_customer(
     dispatcher, services, shop, domain, session_factory
+):
+    tracker = make_tracker(
+        "I want a real person",
+        "request_human",
+        slots={"order_id": shop["shipped"], "email": "anna.schmidt@example.com"},
+        metadata=visitor(),
+    )
+    await ActionHandoff(services).run(dispatcher, tracker, domain)
+    with session_scope(session_factory) as session:
+        [ticket] = session.execute(select(Ticket)).scalars().all()
+        # The person still reads what was typed, but nothing is linked to Anna's account.
+        assert ticket.customer_id is None and ticket.order_id is None
+    assert "ticket #" in texts(dispatcher)[0]
+
+
+async def test_a_visitor_who_proved_the_order_gets_a_ticket_linked_to_it(
+    dispatcher, services, shop, domain, session_factory
+):
+    tracker = make_tracker(
+        "I want a real person",
+        "request_human",
+        slots={"order_id": shop["shipped"], "proven_orders": [shop["shipped"]]},
+        metadata=visitor(),
+    )
+    await ActionHandoff(services).run(dispatcher, tracker, domain)
+    with session_scope(session_factory) as session:
+        [ticket] = session.execute(select(Ticket)).scalars().all()
+        assert ticket.customer_id is not None and ticket.order_id is not None
+
+
+async def test_handoff_opens_one_ticket_per_conversation(
+    dispatcher, services, shop, domain, session_factory, anna
 ):
     history = [user_event(f"where is order {shop['shipped']}", "order_status")]
     tracker = make_tracker(
         "I want a real person",
         "request_human",
-        slots={"order_id": shop["shipped"], "email": "anna.schmidt@example.com"},
+        slots={"order_id": shop["shipped"]},
         history=history,
+        metadata=anna,
     )
     events = await ActionHandoff(services).run(dispatcher, tracker, domain)
     await ActionHandoff(services).run(dispatcher, tracker, domain)

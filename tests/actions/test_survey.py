@@ -13,7 +13,7 @@ from actions.survey import ActionOpenFollowup, ActionSurveySubmit, ValidateSurve
 from bot.bootstrap import bootstrap
 from bot.storage.models import SurveyResponse, Ticket
 from bot.storage.session import session_scope
-from tests.actions.conftest import NOW, make_tracker, texts
+from tests.actions.conftest import NOW, make_tracker, send_token, texts
 
 SESSION_START = [
     {"event": "action", "name": "action_session_start", "timestamp": 1700000000.0},
@@ -228,7 +228,7 @@ async def test_a_signed_in_customer_is_linked_to_their_survey(
         customer_id = session.execute(select(Customer.id)).scalar_one()
     token = mint(services.signing_key(), "customer", customer_id=customer_id)
     tracker = finished_survey(9.0, 4.0)
-    tracker.events[-1]["metadata"] = {"token": token}
+    send_token(services, tracker, token)
     await ActionSurveySubmit(services).run(CollectingDispatcher(), tracker, domain)
     [row] = rows(session_factory)
     assert row.customer_id == customer_id
