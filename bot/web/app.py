@@ -53,7 +53,10 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             cookie_name=SESSION_COOKIE,
             max_age=SESSION_MAX_AGE,
             httponly=True,
-            samesite="Strict",
+            # Lax: a link to the console from mail or a chat keeps the session; a cross-site
+            # form POST does not carry it (and every form checks its CSRF token as well).
+            samesite="Lax",
+            secure=settings.secure_cookies,
         ),
     )
     aiohttp_jinja2.setup(

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -33,8 +34,9 @@ from aiohttp_session import get_session, new_session
 from sqlalchemy.orm import Session
 
 from bot.auth import audit as audit_log
-from bot.auth.throttle import LoginThrottle
+from bot.auth.throttle import LoginThrottle, Refusal
 from bot.auth.users import Account, UserRepository
+from bot.web.client import client_address
 from bot.web.db import in_session
 from bot.web.keys import login_throttle_key, services_key, settings_key
 
@@ -48,7 +50,11 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _USER_ID, _USER_NAME, _USER_ROLE, _CSRF, _FLASH = "uid", "name", "role", "csrf", "flash"
 _REQUEST_USER = "staff_user"
+# The sign-in throttle's kinds of key: per client address and per account name.
+CLIENT, ACCOUNT = "client", "account"
 _UNKNOWN = object()
+MAX_NEXT_LENGTH = 2000
+_DECODE_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -151,11 +157,37 @@ async def _error_page(
     return error(text=html, content_type="text/html")
 
 
+def _plain(text: str) -> bool:
+    """No control, format or whitespace characters, and no backslash (browsers read it as /)."""
+    return all(char.isprintable() and not char.isspace() and char != "\\" for char in text)
+
+
+def _decoded(text: str) -> str | None:
+    """`text` percent-decoded until nothing changes; None if it is still encoded after that."""
+    for _ in range(_DECODE_ROUNDS):
+        once = unquote(text)
+        if once == text:
+            return text
+        text = once
+    return None
+
+
 def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path on this site, never another site."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return HOME_PATH
+    """Where to go after signing in: a path on this site, else the console's home.
+
+    Only a plain path that starts with a single `/`, percent-decoded before it is checked:
+    no `//` (another host), no backslash, scheme, control character or whitespace, however
+    encoded; browsers drop tabs and newlines and read `\\` as `/`, so `/\t/evil.example` and
+    `/\\evil.example` would lead to another site.
+    """
+    if not value or len(value) > MAX_NEXT_LENGTH or not _plain(value):
+        return HOME_PATH
+    decoded = _decoded(value)
+    if decoded is None or not _plain(decoded):
+        return HOME_PATH
+    if not decoded.startswith("/") or decoded.startswith("//"):
+        return HOME_PATH
+    return value
 
 
 def require_role(*roles: str) -> Callable[[Handler], Handler]:
@@ -170,7 +202,9 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
         async def guarded(request: web.Request) -> web.StreamResponse:
             user = await current_user(request)
             if user is None:
-                back = request.path_qs if request.method in ("GET", "HEAD") else HOME_PATH
+                back = (
+                    request.rel_url.raw_path_qs if request.method in ("GET", "HEAD") else HOME_PATH
+                )
                 return await _login_page(request, status=401, next_path=back)
             if user.role not in roles:
                 raise await _error_page(
@@ -227,10 +261,13 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     return await _login_page(request, next_path=next_path)
 
 
-def _remote(request: web.Request) -> str:
-    # The peer address. Behind a reverse proxy this is the proxy's: configure aiohttp's
-    # forwarded-header handling there, or every user shares one counter.
-    return request.remote or "unknown"
+def _too_many(refusal: Refusal) -> str:
+    minutes = max(1, round(refusal.retry_after / 60))
+    whose = "from your address" if refusal.key[0] == CLIENT else "for this account"
+    return (
+        f"Too many sign-in attempts {whose}. Please wait {minutes} "
+        f"minute{'s' if minutes != 1 else ''} and try again."
+    )
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -239,20 +276,16 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()[:120]
     password = str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "")))
-    throttle = request.app[login_throttle_key]
-    key = (name.casefold(), _remote(request))
-    wait = throttle.retry_after(key)
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
+    address = client_address(request, request.app[settings_key])
+    # Reserved before the slow password check and without awaiting in between, so parallel
+    # guesses are counted as they arrive, not when their checks end.
+    attempt = request.app[login_throttle_key].reserve((CLIENT, address), (ACCOUNT, name.casefold()))
+    if isinstance(attempt, Refusal):
+        logger.warning("Sign-in for %r from %s refused: too many attempts", name, address)
         response = await _login_page(
-            request,
-            status=429,
-            next_path=next_path,
-            name=name,
-            error=f"Too many failed sign-ins for this name from your address. Please wait "
-            f"{minutes} minute{'s' if minutes != 1 else ''} and try again.",
+            request, status=429, next_path=next_path, name=name, error=_too_many(attempt)
         )
-        response.headers["Retry-After"] = str(int(wait) + 1)
+        response.headers["Retry-After"] = str(int(attempt.retry_after) + 1)
         return response
     now = request.app[services_key].now()
     account: Account | None = None
@@ -261,8 +294,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, lambda s: UserRepository(s).authenticate(name, password, now)
         )
     if account is None:
-        throttle.failed(key)
-        logger.warning("Failed staff sign-in for %r from %s", name, _remote(request))
+        logger.warning("Failed staff sign-in for %r from %s", name, address)
         return await _login_page(
             request,
             status=401,
@@ -270,7 +302,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             name=name,
             error="That name and password do not match an account.",
         )
-    throttle.succeeded(key)
+    request.app[login_throttle_key].release(attempt)
     session = await new_session(request)  # a fresh session: no fixation
     session[_USER_ID] = account.id
     session[_USER_NAME] = account.name
@@ -318,7 +350,8 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 def setup(app: web.Application) -> None:
     settings = app[settings_key]
     app[login_throttle_key] = LoginThrottle(
-        settings.max_login_attempts, settings.login_window_seconds
+        {CLIENT: settings.max_login_attempts, ACCOUNT: settings.max_login_attempts_per_account},
+        settings.login_window_seconds,
     )
     app.on_response_prepare.append(_security_headers)  # type: ignore[arg-type]
     app.router.add_get(LOGIN_PATH, login_form, name="staff.login")

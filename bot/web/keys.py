@@ -14,5 +14,5 @@ settings_key = web.AppKey("settings", Settings)
 services_key = web.AppKey("services", Services)
 # Rasa's tracker store, read for transcripts and erased on request.
 tracker_engine_key = web.AppKey("tracker_engine", Engine)
-# Failed staff sign-ins per (name, address), in this process's memory.
+# Staff sign-in attempts per client address and per account, in this process's memory.
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
-from bot.auth.throttle import LoginThrottle
+from bot.auth.throttle import Attempt, LoginThrottle, Refusal
 from bot.auth.users import UserError, UserRepository
 from bot.storage.models import AuditLog, User
 from bot.storage.session import session_scope
@@ -72,22 +72,32 @@ def test_authenticate_checks_the_password_and_notes_the_login(session_factory: s
     assert account.last_login_at == NOW
 
 
-def test_the_throttle_counts_failures_in_a_sliding_window():
+def test_the_throttle_counts_attempts_per_key_in_a_sliding_window():
     clock = [1000.0]
-    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=lambda: clock[0])
-    key = ("maria", "10.0.0.1")
+    throttle = LoginThrottle({"client": 3, "account": 5}, window_seconds=60, clock=lambda: clock[0])
+    here, maria = ("client", "10.0.0.1"), ("account", "maria")
     for _ in range(3):
-        assert throttle.retry_after(key) is None
-        throttle.failed(key)
+        assert isinstance(throttle.reserve(here, maria), Attempt)
         clock[0] += 10
-    wait = throttle.retry_after(key)
-    assert wait == pytest.approx(30)  # the first failure (t=1000) leaves the window at 1060
-    assert throttle.retry_after(("maria", "10.0.0.2")) is None  # another address
+    refused = throttle.reserve(here, maria)
+    assert isinstance(refused, Refusal) and refused.key == here
+    assert refused.retry_after == pytest.approx(30)  # the first (t=1000) leaves at 1060
+    assert throttle.retry_after(maria) is None  # refused attempts are not counted
+    assert isinstance(throttle.reserve(("client", "10.0.0.2"), maria), Attempt)
     clock[0] += 31
-    assert throttle.retry_after(key) is None
-    throttle.failed(key)
-    throttle.succeeded(key)  # a success forgets the failures
-    assert throttle.retry_after(key) is None
+    assert isinstance(throttle.reserve(here, maria), Attempt)
+
+
+def test_a_released_attempt_no_longer_counts():
+    throttle = LoginThrottle({"client": 2}, window_seconds=60, clock=lambda: 0.0)
+    key = ("client", "10.0.0.1")
+    first = throttle.reserve(key)
+    assert isinstance(first, Attempt)
+    assert isinstance(throttle.reserve(key), Attempt)
+    assert isinstance(throttle.reserve(key), Refusal)
+    throttle.release(first)  # the sign-in succeeded
+    assert isinstance(throttle.reserve(key), Attempt)
+    assert isinstance(throttle.reserve(key), Refusal)
 
 
 # --- the login form ---------------------------------------------------------------------------
@@ -138,7 +148,8 @@ async def test_the_session_cookie_is_http_only_and_same_site(
     response = await login(client, "maria")
     cookie = response.cookies["supportbot_session"]
     assert cookie["httponly"]
-    assert cookie["samesite"] == "Strict"
+    assert cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # settings.secure_cookies is off: the site is served over HTTP
     assert "maria" not in cookie.value  # encrypted
 
 
@@ -167,14 +178,26 @@ async def test_too_many_failures_answer_429_even_with_the_right_password(
 ):
     add_user(session_factory, "maria", "staff")
     add_user(session_factory, "jonas", "staff")
-    for _ in range(5):  # settings.max_login_attempts
+    for _ in range(5):  # settings.max_login_attempts, from this client's address
         assert (await login(client, "maria", "wrong password")).status == 401
     blocked = await login(client, "maria")
     assert blocked.status == 429
     assert int(blocked.headers["Retry-After"]) > 0
-    assert "Too many failed sign-ins" in await blocked.text()
+    assert "Too many sign-in attempts from your address" in await blocked.text()
     assert (await client.get("/staff")).status == 401
-    assert (await login(client, "jonas")).status == 303  # another name is not blocked
+    # The limit is per address: another account from the same address waits too.
+    assert (await login(client, "jonas")).status == 429
+
+
+async def test_a_successful_sign_in_does_not_count_against_the_limit(
+    client: TestClient, session_factory: sessionmaker
+):
+    add_user(session_factory, "maria", "staff")
+    for _ in range(4):
+        assert (await login(client, "maria", "wrong password")).status == 401
+    assert (await login(client, "maria")).status == 303
+    assert (await login(client, "maria", "wrong password")).status == 401  # the 5th attempt
+    assert (await login(client, "maria", "wrong password")).status == 429
 
 
 async def test_a_post_without_the_csrf_token_is_forbidden(
