@@ -294,6 +294,11 @@ def seed_demo(
     )
 
 
+def is_demo_shop(session: Session) -> bool:
+    """Whether `seed_demo` filled this database (it leaves its marker in `meta`)."""
+    return session.get(Meta, META_KEY) is not None
+
+
 def sample_orders(session: Session, per_status: int = 2) -> dict[str, list[str]]:
     """Order numbers for each status, newest first (for the README and for tests)."""
     samples: dict[str, list[str]] = {}

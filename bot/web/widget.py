@@ -7,22 +7,31 @@ tells it where that is and, for the demo, hands out customer tokens:
 - `GET /widget/config`  `{"socket_url": ..., "title": ...}`: where the widget connects (the
                         shop's visitors have no token; pages for staff embed theirs)
 - `POST /widget/login`  `{"customer_id": 12}` -> `{"token": ..., "customer": {...}}`, a customer
-                        token signed with the app's key; 404 unless `settings.demo_login`
+                        token signed with the app's key
+
+"Log in as" lets anyone who reaches the page speak for any customer, so it exists only where
+both hold: the database is the demo shop (`supportbot seed-demo` marked it) and
+`settings.demo_login` asks for it (SUPPORTBOT_DEMO_LOGIN=1). Otherwise the page lists no
+customers and `/widget/login` is a 404.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from yarl import URL
 
 from bot.auth.tokens import mint
+from bot.demo.seed import is_demo_shop
+from bot.settings import Settings
 from bot.storage.models import Customer, Product
-from bot.storage.session import session_scope
 from bot.support.products import line_of
+from bot.web.db import in_session
 from bot.web.keys import services_key, settings_key
 
 PRODUCTS_SHOWN = 8
@@ -91,40 +100,49 @@ def _shelf(products: list[Product]) -> list[Product]:
     return shelf
 
 
-def _catalog(request: web.Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    services = request.app[services_key]
-    with session_scope(services.session_factory) as session:
-        products = session.execute(
-            select(Product).where(Product.stock > 0).order_by(Product.category, Product.id)
-        ).scalars()
-        customers = session.execute(
-            select(Customer).order_by(Customer.id).limit(DEMO_CUSTOMERS)
-        ).scalars()
-        return (
-            [
-                {
-                    "name": p.name,
-                    "category": p.category,
-                    "price": f"{p.price:.2f}",
-                    "description": p.description,
-                }
-                for p in _shelf(list(products))
-            ],
-            [{"id": c.id, "name": c.name, "city": c.city} for c in customers],
-        )
+@dataclass(frozen=True)
+class ShopPage:
+    products: list[dict[str, Any]]
+    customers: list[dict[str, Any]]  # empty unless the demo login is on
+    demo_login: bool
+
+
+def demo_login_enabled(settings: Settings, session: Session) -> bool:
+    """Whether "log in as" is offered: asked for, and this database is the demo shop."""
+    return settings.demo_login and is_demo_shop(session)
+
+
+def _shop(settings: Settings, session: Session) -> ShopPage:
+    products = session.execute(
+        select(Product).where(Product.stock > 0).order_by(Product.category, Product.id)
+    ).scalars()
+    shelf = [
+        {
+            "name": p.name,
+            "category": p.category,
+            "price": f"{p.price:.2f}",
+            "description": p.description,
+        }
+        for p in _shelf(list(products))
+    ]
+    if not demo_login_enabled(settings, session):
+        return ShopPage(shelf, [], demo_login=False)
+    customers = session.execute(select(Customer).order_by(Customer.id).limit(DEMO_CUSTOMERS))
+    listed = [{"id": c.id, "name": c.name, "city": c.city} for c in customers.scalars()]
+    return ShopPage(shelf, listed, demo_login=True)
 
 
 async def shop_page(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     url = socket_url(request)
-    products, customers = _catalog(request)
+    shop = await in_session(request, lambda session: _shop(settings, session))
     response = aiohttp_jinja2.render_template(
         "shop.html.j2",
         request,
         {
-            "products": products,
-            "customers": customers if settings.demo_login else [],
-            "demo_login": settings.demo_login,
+            "products": shop.products,
+            "customers": shop.customers,
+            "demo_login": shop.demo_login,
             "widget_socket_url": url,
             "widget_token": "",
             "widget_title": WIDGET_TITLE,
@@ -145,22 +163,27 @@ async def widget_config(request: web.Request) -> web.Response:
 
 
 async def demo_login(request: web.Request) -> web.Response:
-    """A customer token for the demo's "log in as"; there is no login server-side."""
+    """A customer token for the demo's "log in as"; 404 where the demo login is off."""
     settings = request.app[settings_key]
-    if not settings.demo_login:
+    if not settings.demo_login:  # the common case answers without touching the database
         raise web.HTTPNotFound()
     try:
         body = await request.json()
         customer_id = int(body["customer_id"])
     except (ValueError, TypeError, KeyError):
         raise web.HTTPBadRequest(text='expected JSON {"customer_id": <number>}') from None
-    services = request.app[services_key]
-    with session_scope(services.session_factory) as session:
+
+    def find(session: Session) -> dict[str, Any] | None:
+        if not demo_login_enabled(settings, session):
+            raise web.HTTPNotFound()
         customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise web.HTTPNotFound(text="no such customer")
-        found = {"id": customer.id, "name": customer.name}
-    token = mint(services.signing_key(), "customer", customer_id=customer_id)
+        return {"id": customer.id, "name": customer.name} if customer is not None else None
+
+    found = await in_session(request, find)
+    if found is None:
+        raise web.HTTPNotFound(text="no such customer")
+    services = request.app[services_key]
+    token = mint(services.signing_key(), "customer", customer_id=customer_id, audience="chat")
     return web.json_response(
         {"token": token, "customer": found}, headers={"Cache-Control": "no-store"}
     )

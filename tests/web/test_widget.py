@@ -15,8 +15,9 @@ from aiohttp.test_utils import TestClient
 
 from bot.auth.tokens import Identity, verify
 from bot.bootstrap import Services
+from bot.demo.seed import META_KEY
 from bot.settings import Settings
-from bot.storage.models import Customer, Product
+from bot.storage.models import Customer, Meta, Product
 from bot.storage.session import session_scope
 from bot.web.app import create_app
 from bot.web.widget import content_security_policy, socket_origins
@@ -58,7 +59,31 @@ def catalog(web_services: Services) -> dict[str, list[int]]:
         return {"products": [p.id for p in products], "customers": [c.id for c in customers]}
 
 
-async def test_the_shop_page_shows_products_customers_and_the_widget(client: TestClient, catalog):
+@pytest.fixture
+def app_with(settings: Settings, web_services: Services, aiohttp_client):
+    async def make(**changes) -> TestClient:
+        changed = dataclasses.replace(settings, **changes)
+        web_services.settings = changed
+        return await aiohttp_client(create_app(changed, web_services))
+
+    return make
+
+
+def mark_demo_shop(services: Services) -> None:
+    """What `supportbot seed-demo` leaves behind: its marker in `meta`."""
+    with session_scope(services.session_factory) as session:
+        session.add(Meta(key=META_KEY, value="20261123|2026-11-01"))
+
+
+@pytest.fixture
+async def demo(app_with, web_services: Services, catalog) -> TestClient:
+    """The website of a seeded demo shop, with the demo login asked for."""
+    mark_demo_shop(web_services)
+    return await app_with(demo_login=True)
+
+
+async def test_the_shop_page_shows_products_customers_and_the_widget(demo: TestClient, catalog):
+    client = demo
     response = await client.get("/")
     assert response.status == 200
     assert response.content_type == "text/html"
@@ -110,16 +135,6 @@ def test_the_socket_address_becomes_the_policys_connect_sources():
     assert "connect-src 'self';" in content_security_policy("")
 
 
-@pytest.fixture
-def app_with(settings: Settings, web_services: Services, aiohttp_client):
-    async def make(**changes) -> TestClient:
-        changed = dataclasses.replace(settings, **changes)
-        web_services.settings = changed
-        return await aiohttp_client(create_app(changed, web_services))
-
-    return make
-
-
 async def test_a_public_rasa_address_is_used_as_configured(app_with, catalog):
     client = await app_with(public_rasa_url="https://chat.example.com/")
     response = await client.get("/")
@@ -139,8 +154,9 @@ async def test_the_widget_config_names_the_socket_address(client: TestClient):
 
 
 async def test_demo_login_returns_a_token_for_that_customer(
-    client: TestClient, catalog, web_services: Services
+    demo: TestClient, catalog, web_services: Services
 ):
+    client = demo
     customer_id = catalog["customers"][3]
     response = await client.post("/widget/login", json={"customer_id": customer_id})
     assert response.status == 200
@@ -156,20 +172,31 @@ async def test_demo_login_returns_a_token_for_that_customer(
     [({"customer_id": 999999}, 404), ({}, 400), ({"customer_id": "x"}, 400), ([1], 400)],
 )
 async def test_demo_login_refuses_unknown_customers_and_bad_requests(
-    client: TestClient, catalog, body, status
+    demo: TestClient, catalog, body, status
 ):
+    client = demo
     response = await client.post("/widget/login", json=body)
     assert response.status == status
     garbled = await client.post("/widget/login", data=b"{not json")
     assert garbled.status == 400
 
 
-async def test_without_demo_login_there_is_no_login(app_with, catalog):
-    client = await app_with(demo_login=False)
+@pytest.mark.parametrize(
+    "seeded, asked",
+    [(True, False), (False, True), (False, False)],
+    ids=["demo-shop-not-asked", "asked-not-demo-shop", "neither"],
+)
+async def test_without_both_there_is_no_demo_login(
+    app_with, catalog, web_services: Services, seeded: bool, asked: bool
+):
+    if seeded:
+        mark_demo_shop(web_services)
+    client = await app_with(demo_login=asked)
     response = await client.post("/widget/login", json={"customer_id": catalog["customers"][0]})
     assert response.status == 404
     html = await (await client.get("/")).text()
     assert "Log in as" not in html and "Customer 00" not in html
+    assert not re.findall(r"<option", html)
     assert "Trail Tent 2P" in html  # the shop itself is still there
 
 
