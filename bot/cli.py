@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -143,12 +144,39 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from bot.auth.tokens import mint
 
     with _services(settings) as services:
-        token = mint(services.signing_key(), args.role, customer_id=args.customer, name=args.name)
+        token = mint(
+            services.signing_key(),
+            args.role,
+            customer_id=args.customer,
+            name=args.name,
+            audience=args.audience,
+        )
     if args.json:
-        _print_json({"token": token, "role": args.role, "customer": args.customer})
+        _print_json(
+            {
+                "token": token,
+                "role": args.role,
+                "customer": args.customer,
+                "audience": args.audience,
+            }
+        )
     else:
         print(token)
     return 0
+
+
+DEMO_LOGIN_WARNING = """
+!!! WARNING: the demo login is ON (SUPPORTBOT_DEMO_LOGIN). Where this database holds the demo
+!!! shop (supportbot seed-demo), anyone who can open the shop page can pick "Log in as" and
+!!! chat as any customer: see their orders, cancel them, open returns. Only for a demo on
+!!! your own machine; never for a real shop or a public address.
+"""
+
+
+def warn_if_demo_login(settings: Settings) -> None:
+    """Say loudly on stderr that anyone may speak for a demo customer, when that is on."""
+    if settings.demo_login:
+        print(DEMO_LOGIN_WARNING, file=sys.stderr)
 
 
 def cmd_train_recommender(settings: Settings, args: argparse.Namespace) -> int:
@@ -276,7 +304,12 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
+def _wait_for(
+    url: str, process: subprocess.Popen, timeout: float, token: str | None = None
+) -> bool:
+    """Whether `url` answered 200 within `timeout` s (`token`: Rasa's API token, `?token=`)."""
+    if token:
+        url = f"{url}?{urllib.parse.urlencode({'token': token})}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -295,18 +328,20 @@ def _rasa_model(settings: Settings) -> Path:
     return settings.models_dir / "supportbot.tar.gz"
 
 
+def _make_secrets(settings: Settings) -> str:
+    """Create the secrets the processes share before any starts; returns Rasa's API token."""
+    from bot.auth.keys import action_server_secret, rasa_api_token, signing_key
+
+    signing_key(settings)
+    action_server_secret(settings)
+    return rasa_api_token(settings)
+
+
 def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+    """The action server (`bot.rasa.action_server`) on settings.action_host:action_port."""
     log = (log_dir / "action-server.log").open("ab")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.action_port),
-        ],
+        [sys.executable, "-m", "bot.rasa.action_server", "--actions", "actions"],
         cwd=settings.project_root,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -315,6 +350,9 @@ def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
 
 
 def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> subprocess.Popen:
+    """Rasa with its HTTP API behind the token and CORS for the website's origins only."""
+    from bot.auth.keys import rasa_api_token
+
     log = (log_dir / "rasa-server.log").open("ab")
     return subprocess.Popen(
         [
@@ -323,6 +361,8 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
             "bot.rasa_launcher",
             "run",
             "--enable-api",
+            "--auth-token",
+            rasa_api_token(settings),
             "--model",
             str(_rasa_model(settings)),
             "--endpoints",
@@ -334,7 +374,7 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
             "--port",
             str(settings.rasa_port),
             "--cors",
-            "*",
+            *settings.allowed_origins,
         ],
         cwd=settings.project_root,
         stdout=log,
@@ -361,6 +401,11 @@ def _web_url(settings: Settings) -> str:
     if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost", ""):
         host = "localhost"
     return f"http://{host}:{settings.web_port}"
+
+
+def _action_probe_url(settings: Settings) -> str:
+    """Where this machine reaches the action server it started."""
+    return settings.action_endpoint_url.removesuffix("/webhook")
 
 
 def _web_probe_url(settings: Settings) -> str:
@@ -400,8 +445,8 @@ Supportbot is running.
   Shop (chat)    {web}/
   Staff console  {web}/staff
   Manager        {web}/manager
-  Rasa server    {rasa}   (REST and socket.io channels, HTTP API)
-  Action server  http://127.0.0.1:{action_port}
+  Rasa server    {rasa}   (REST and socket.io channels; HTTP API with ?token= from {api_token})
+  Action server  {actions}   (for the Rasa server only)
   Logs           {logs}
 
 Chat over REST:
@@ -451,8 +496,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "workers); without it Rasa runs one worker.",
             file=sys.stderr,
         )
+    warn_if_demo_login(settings)
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    api_token = _make_secrets(settings)  # before the processes start, so that all agree
     endpoints = write_endpoints(settings)
     processes: list[subprocess.Popen] = []
 
@@ -473,9 +520,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "(loading the model takes a while)…"
     )
     ready = (
-        _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+        _wait_for(f"{_action_probe_url(settings)}/health", actions, 120)
         and _wait_for(f"{_web_probe_url(settings)}/healthz", website, 60)
-        and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
+        and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout, token=api_token)
     )
     if not ready:
         print(f"The servers did not start; see the logs in {log_dir}.", file=sys.stderr)
@@ -485,7 +532,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         HOW_TO_CHAT.format(
             web=_web_url(settings),
             rasa=settings.rasa_url,
-            action_port=settings.action_port,
+            api_token="RASA_AUTH_TOKEN" if settings.rasa_auth_token else settings.rasa_auth_token_file,
+            actions=_action_probe_url(settings),
             logs=log_dir,
             order=_an_order_to_try(settings),
         )
@@ -505,10 +553,11 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
 
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    _make_secrets(settings)
     endpoints = write_endpoints(settings)
     actions = start_action_server(settings, log_dir)
     try:
-        if not _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120):
+        if not _wait_for(f"{_action_probe_url(settings)}/health", actions, 120):
             print(f"The action server did not start; see {log_dir}.", file=sys.stderr)
             return 1
         return subprocess.call(
@@ -521,6 +570,8 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
                 str(_rasa_model(settings)),
                 "--endpoints",
                 str(endpoints),
+                "--interface",
+                "127.0.0.1",
                 "--port",
                 str(args.port),
             ],
@@ -535,6 +586,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.web.app import create_app
 
+    warn_if_demo_login(settings)
     print(f"The website: {_web_url(settings)}/ (staff: /staff, managers: /manager). Ctrl+C stops.")
     web.run_app(create_app(settings), host=settings.web_host, port=settings.web_port, print=None)
     return 0
@@ -666,10 +718,18 @@ def build_parser() -> argparse.ArgumentParser:
     orders = sub.add_parser("demo-orders", help="list demo order numbers by status")
     orders.add_argument("--per-status", type=int, default=2)
     orders.set_defaults(func=cmd_demo_orders)
-    token = sub.add_parser("token", help="mint a signed role token for the chat metadata")
+    token = sub.add_parser(
+        "token", help="mint a signed role token for the chat metadata or the JSON API"
+    )
     token.add_argument("--role", choices=["customer", "staff", "manager"], required=True)
     token.add_argument("--customer", type=int, help="the customer id the token speaks for")
     token.add_argument("--name", help="the person's name")
+    token.add_argument(
+        "--audience",
+        choices=["chat", "api"],
+        default="chat",
+        help="chat: the channels' metadata (default); api: 'Authorization: Bearer' for /api/",
+    )
     token.set_defaults(func=cmd_token)
     train = sub.add_parser("train-recommender", help="fit the product recommender on the orders")
     train.add_argument("--model", help="a model name (default: the evaluation's winner)")

@@ -1,9 +1,10 @@
 """The managers' JSON API under /api/: the same numbers as `supportbot metrics --json`.
 
 Every endpoint but /api/openapi.json needs a manager: the session cookie of a signed-in
-manager, or `Authorization: Bearer <token>` with a role token from
-`supportbot token --role manager`. No credentials, or a bad token: 401 with
-`WWW-Authenticate: Bearer`; a customer's or staff member's: 403.
+manager, or `Authorization: Bearer <token>` with a role token made for the API
+(`supportbot token --role manager --audience api`). No credentials, or a token that is
+forged, expired or made for the chat: 401 with `WWW-Authenticate: Bearer`; a customer's or
+staff member's: 403.
 
 Every endpoint takes `period` (plain English, default "last 30 days") and `topic`, `channel`
 and `variant` to narrow the conversations counted. Unknown periods, metrics, buckets and
@@ -26,7 +27,7 @@ import jwt
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot.auth.tokens import ALGORITHM, ISSUER, verify
+from bot.auth.tokens import decode
 from bot.metrics import customer_value, queries
 from bot.metrics.answers import label
 from bot.metrics.cli_output import metrics_json
@@ -48,6 +49,8 @@ MAX_MONTHS = 120
 MAX_PAIN_POINTS = 50
 MAX_PERIOD_LENGTH = 200  # "since the first Monday of October 2026" is long enough
 REALM = 'Bearer realm="supportbot"'
+API_AUDIENCE = "api"
+TOKEN_COMMAND = "supportbot token --role manager --audience api"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -111,11 +114,13 @@ def _token_caller(key: str, header: str) -> Caller:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _InvalidToken("use 'Authorization: Bearer <token>'")
-    try:  # `verify` reads a bad token as an anonymous customer; here it is a 401
-        jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER)
+    try:  # only a token made for the API: a chat token, forged or expired, is a 401
+        identity = decode(key, token, API_AUDIENCE)
     except jwt.PyJWTError as error:
-        raise _InvalidToken("the token is invalid or expired") from error
-    identity = verify(key, token)
+        raise _InvalidToken(
+            "the token is invalid or expired, or not made for the API "
+            f"(mint one with '{TOKEN_COMMAND}')"
+        ) from error
     return Caller(identity.role, identity.name, "token")
 
 
@@ -154,7 +159,7 @@ def manager_only(handler: Handler) -> Handler:
                 401,
                 "unauthorized",
                 "sign in as a manager, or send 'Authorization: Bearer <token>' with a "
-                "token from 'supportbot token --role manager'",
+                f"token from '{TOKEN_COMMAND}'",
                 {"WWW-Authenticate": REALM},
             )
         if caller.role != MANAGER:

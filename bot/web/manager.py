@@ -195,11 +195,13 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
     data = await asyncio.to_thread(read)
     # Good for as long as the session: the page holds it, so it is no longer-lived than that.
+    # A chat token: it speaks for the manager in the widget, never to the JSON API.
     token = mint(
         services.signing_key(),
         "manager",
         name=user.name,
         valid_for=timedelta(seconds=SESSION_MAX_AGE),
+        audience="chat",
     )
     last_day = (period.end - timedelta(days=1)).date()
     url = socket_url(request)

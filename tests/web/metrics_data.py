@@ -75,6 +75,9 @@ async def sign_in(client: TestClient, services: Services, name: str, role: str) 
     assert response.status == 303, await response.text()
 
 
-def bearer(services: Services, role: str, **claims: object) -> dict[str, str]:
-    token = mint(services.signing_key(), role, **claims)  # type: ignore[arg-type]
+def bearer(
+    services: Services, role: str, audience: str = "api", **claims: object
+) -> dict[str, str]:
+    """An `Authorization` header with a role token of the app's key (for the API by default)."""
+    token = mint(services.signing_key(), role, audience=audience, **claims)  # type: ignore[arg-type]
     return {"Authorization": f"Bearer {token}"}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.auth.tokens import mint
+from bot.auth.tokens import ALGORITHM, ISSUER, mint
 from bot.bootstrap import Services
 from bot.metrics import core, queries
 from bot.metrics.cli_output import metrics_json
@@ -99,8 +100,11 @@ async def test_401_without_credentials(client: TestClient, url: str):
         "Bearer not-a-token",
         "Bearer ",
         "Basic bWFyaWE6c2VjcmV0",
-        "Bearer " + mint(OTHER_KEY, "manager"),
-        "Bearer " + mint(OTHER_KEY, "manager", now=datetime(2020, 1, 1), valid_for=timedelta(1)),
+        "Bearer " + mint(OTHER_KEY, "manager", audience="api"),
+        "Bearer "
+        + mint(
+            OTHER_KEY, "manager", now=datetime(2020, 1, 1), valid_for=timedelta(1), audience="api"
+        ),
     ],
     ids=["garbage", "empty", "basic", "foreign-key", "expired"],
 )
@@ -114,11 +118,40 @@ async def test_an_expired_token_of_the_right_key_is_refused(
     client: TestClient, web_services: Services
 ):
     old = mint(
-        web_services.signing_key(), "manager", now=datetime(2020, 1, 1), valid_for=timedelta(1)
+        web_services.signing_key(),
+        "manager",
+        now=datetime(2020, 1, 1),
+        valid_for=timedelta(1),
+        audience="api",
     )
     response = await client.get("/api/metrics", headers={"Authorization": f"Bearer {old}"})
     assert response.status == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def _no_audience(key: str) -> str:
+    """A manager token of the right key, as tokens were before they named an audience."""
+    now = datetime.now(timezone.utc)
+    claims = {"role": "manager", "iss": ISSUER, "iat": now, "exp": now + timedelta(days=1)}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+@pytest.mark.parametrize("url", PROTECTED)
+@pytest.mark.parametrize("kind", ["chat-token", "no-audience"])
+async def test_a_manager_token_not_made_for_the_api_is_refused(
+    client: TestClient, web_services: Services, url: str, kind: str
+):
+    key = web_services.signing_key()
+    if kind == "chat-token":  # what the dashboard's widget carries, or `supportbot token`'s default
+        token = mint(key, "manager", name="Maria", audience="chat")
+    else:
+        token = _no_audience(key)
+    response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    body = await response.json()
+    assert body["error"] == "unauthorized"
+    assert "--audience api" in body["message"]
 
 
 @pytest.mark.parametrize("url", PROTECTED)
