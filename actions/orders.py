@@ -29,6 +29,9 @@ TOPIC_BY_INTENT = {
 # Messages that count as an attempt at the requested answer while the form waits for one.
 ATTEMPT_INTENTS = frozenset({*TOPIC_BY_INTENT, "affirm", "nlu_fallback", "out_of_scope"})
 
+# Messages that count as an attempt at proof while the form waits for an email or postcode.
+PROOF_ATTEMPT_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+
 _MARKUP = re.compile(r"<[^>]*>|[<>]")
 _SPACES = re.compile(r"\s+")
 MAX_ADDRESS_LENGTH = 200
@@ -157,7 +160,7 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         ):
             return {}
         text = tracker.latest_message.get("text") or ""
-        if looks_like_evidence(text) or latest_intent(tracker) in ATTEMPT_INTENTS:
+        if looks_like_evidence(text) or latest_intent(tracker) in PROOF_ATTEMPT_INTENTS:
             return {"order_proof": text}
         return {}
 
