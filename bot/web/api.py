@@ -114,6 +114,8 @@ def _token_caller(key: str, header: str) -> Caller:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _InvalidToken("use 'Authorization: Bearer <token>'")
+    if not token.isascii():  # a JWT is base64url and dots; PyJWT fails on other bytes
+        raise _InvalidToken("the token is not a token")
     try:  # only a token made for the API: a chat token, forged or expired, is a 401
         identity = decode(key, token, API_AUDIENCE)
     except jwt.PyJWTError as error:

@@ -448,7 +448,8 @@ DOCUMENT: dict[str, Any] = {
             "The customer-experience metrics of the shop, for managers: the same numbers as "
             "`supportbot metrics --json`, each with its n and 95% confidence interval. "
             "Authenticate with a manager's session cookie or `Authorization: Bearer <token>` "
-            "(`supportbot token --role manager`)."
+            "with a token made for the API (`supportbot token --role manager --audience api`; "
+            "a chat token is refused)."
         ),
     },
     "servers": [{"url": "/"}],
@@ -460,7 +461,10 @@ DOCUMENT: dict[str, Any] = {
                 "type": "http",
                 "scheme": "bearer",
                 "bearerFormat": "JWT",
-                "description": "A role token from `supportbot token --role manager`.",
+                "description": (
+                    "A manager's role token for the API: "
+                    "`supportbot token --role manager --audience api`."
+                ),
             },
             "sessionCookie": {
                 "type": "apiKey",
@@ -475,7 +479,9 @@ DOCUMENT: dict[str, Any] = {
                 "An unknown period, metric or bucket, or a malformed number", "Error"
             ),
             "Unauthorized": {
-                "description": "No credentials, or an invalid or expired token",
+                "description": (
+                    "No credentials, or a token that is forged, expired or not made for the API"
+                ),
                 "headers": {
                     "WWW-Authenticate": {"schema": {"type": "string"}, "example": "Bearer"}
                 },

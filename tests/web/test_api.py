@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, timedelta, timezone
 
@@ -152,6 +153,20 @@ async def test_a_manager_token_not_made_for_the_api_is_refused(
     body = await response.json()
     assert body["error"] == "unauthorized"
     assert "--audience api" in body["message"]
+
+
+async def test_a_token_of_raw_bytes_is_a_401_not_a_crash(client: TestClient):
+    # Bytes that are not UTF-8 reach the handler as surrogates, which PyJWT cannot encode.
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(
+        b"GET /api/metrics HTTP/1.1\r\nHost: localhost\r\n"
+        b"Authorization: Bearer \x8c\xfdhN\xd7\xe9\r\nConnection: close\r\n\r\n"
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    assert status_line.split()[1] == b"401"
 
 
 @pytest.mark.parametrize("url", PROTECTED)
