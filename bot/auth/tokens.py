@@ -103,7 +103,7 @@ def verify(key: str, token: Any, audience: str = "chat") -> Identity:
         return ANONYMOUS
     try:
         return decode(key, token, audience)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, UnicodeError):  # UnicodeError: lone surrogates sent as JSON
         return ANONYMOUS
 
 

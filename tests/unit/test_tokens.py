@@ -24,7 +24,7 @@ def test_a_minted_token_proves_its_role_and_customer():
     assert verify(KEY, mint(KEY, "manager", name="Mia")) == Identity("manager", None, "Mia")
 
 
-@pytest.mark.parametrize("token", [None, "", "not-a-token", 42])
+@pytest.mark.parametrize("token", [None, "", "not-a-token", 42, "\ud800abc", "a.\udfff.c"])
 def test_missing_or_malformed_tokens_are_anonymous(token):
     assert verify(KEY, token) == ANONYMOUS
     assert ANONYMOUS.is_anonymous
