@@ -9,7 +9,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.transcripts.redaction import CARD_MASK, EMAIL_MASK, PHONE_MASK, redact
+from bot.transcripts.redaction import (
+    CARD_MASK,
+    EMAIL_MASK,
+    IBAN_MASK,
+    PHONE_MASK,
+    iban_valid,
+    luhn_valid,
+    redact,
+)
 
 PROPERTY = settings(max_examples=100, deadline=None, database=None)
 
@@ -67,6 +75,119 @@ def test_phone_numbers_are_masked(text: str, expected: str) -> None:
 )
 def test_card_numbers_are_masked(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to anna(at)example.com", "write to [email]"),
+        ("anna (at) example (dot) com", "[email]"),
+        ("anna [at] example [dot] com, thanks", "[email], thanks"),
+        ("ANNA [AT] EXAMPLE [DOT] COM", "[email]"),
+        ("anna{at}example{dot}de", "[email]"),
+        ("anna <at> example.de", "[email]"),
+        ("anna @ example.com", "[email]"),
+        ("a@ maria.lopez@example.com", "a@ [email]"),
+        ("anna at example dot com", "[email]"),
+        ("write to anna.lopez at mail dot example dot co dot uk please", "write to [email] please"),
+        ("Anna AT Example DOT de", "[email]"),
+    ],
+)
+def test_disguised_email_addresses_are_masked(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I bought it at shop.example.com",  # a plain "at" needs the domain spelled with "dot"
+        "look at the dot in the corner",
+        "we met at the cafe",
+        "see you at the office dot",
+        "I'll be there at 5 on the dot",
+        "at least dot it",  # "it": an English word, not taken as a top-level domain
+        "the kettle at 89.99 dot",
+        "price @ 5.99",
+        "write to anna@ example.com",  # a space on one side only: not taken
+        "a community at example dot community",
+    ],
+)
+def test_at_and_dot_in_ordinary_english_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_spelled_out_domain_after_at_is_masked_even_in_a_sentence() -> None:
+    """Decided: "X at Y dot com" is masked wherever it stands; rare in ordinary English."""
+    assert redact("I was at home dot com") == f"I {EMAIL_MASK}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DE89370400440532013000", "[iban]"),
+        ("de89370400440532013000", "[iban]"),
+        ("IBAN: DE89 3704 0044 0532 0130 00.", "IBAN: [iban]."),
+        ("IBAN DE89-3704-0044-0532-0130-00", "IBAN [iban]"),
+        ("IBAN:DE89370400440532013000,BIC COBADEFFXXX", "IBAN:[iban],BIC COBADEFFXXX"),
+        ("GB29NWBK60161331926819", "[iban]"),
+        ("NL91ABNA0417164300", "[iban]"),
+        ("FR1420041010050500013M02606", "[iban]"),
+        ("AT611904300234573201 and CH9300762011623852957", "[iban] and [iban]"),
+        ("NO9386011117947", "[iban]"),
+        ("DE00 1234 5678 9012 3456 78 (mistyped)", "[iban] (mistyped)"),
+        ("DE89370400440532013000DE89370400440532013000", "[iban][iban]"),
+        ("DE89370400440532013000 0170 1234567", "[iban] [phone]"),
+    ],
+)
+def test_ibans_are_masked(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is20 apples and more bananas to eat now",  # a country, two digits, then words
+        "XX89370400440532013000",  # no such country: the digits are still a number
+        "AB123456789GB",
+    ],
+)
+def test_what_only_looks_like_the_start_of_an_iban_is_not_one(text: str) -> None:
+    assert IBAN_MASK not in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abc4111111111111111xyz", "abc[card]xyz"),
+        ("card:4111-1111-1111-1111", "card:[card]"),
+        ("card4111-1111-1111-1111", "card[card]"),
+        ("4111 1111 1111 1111exp 12/28", "[card]exp 12/28"),
+        ("visa:4111111111111111,cvc 123", "visa:[card],cvc 123"),
+        ("Karte5500000000000004bitte", "Karte[card]bitte"),
+        ("x2 0170 1234567", "x2 [phone]"),
+        ("card4111111111111111 123", "card[card] 123"),
+        ("card 1 4111111111111111xyz", "card 1 [card]xyz"),
+    ],
+)
+def test_card_numbers_touching_letters_are_masked(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ref ABC1234567890123XYZ",  # 16 digits against letters, not a card's check digit
+        "JJD000390007123456",
+        "UPS 1Z4X7A9B6812345678",
+    ],
+)
+def test_digits_touching_letters_that_are_no_card_number_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_the_check_digits() -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("DE89370400440532013000") and not iban_valid("DE00123456789012345678")
 
 
 def test_all_masks_in_one_message() -> None:
@@ -250,3 +371,99 @@ def test_an_email_address_never_survives(before: str, address: str, after: str) 
 @given(text=MESSAGES)
 def test_no_simple_email_address_in_any_redacted_message(text: str) -> None:
     assert SIMPLE_EMAIL.search(redact(text)) is None
+
+
+# --- Long and adversarial messages -------------------------------------------------------------
+
+# Long runs of what the patterns read, none of it personal data by the rules above.
+FILLERS = ["a", ".", "@", "a@", "-", "a.", "a at ", "x(at)", "[dot] ", "_", "(", "é", "a1", "de12"]
+# Personal data and its mask, each written as the customer would.
+PLANTED = st.sampled_from(
+    [
+        ("maria.lopez@example.com", EMAIL_MASK),
+        ("anna(at)example.com", EMAIL_MASK),
+        ("anna [at] example [dot] com", EMAIL_MASK),
+        ("anna at example dot com", EMAIL_MASK),
+        ("DE89370400440532013000", IBAN_MASK),
+        ("GB29 NWBK 6016 1331 9268 19", IBAN_MASK),
+        ("4111 1111 1111 1111", CARD_MASK),
+        ("card4111111111111111", f"card{CARD_MASK}"),
+        ("0170 1234567", PHONE_MASK),
+        ("+49 170 1234567", PHONE_MASK),
+    ]
+)
+
+
+@st.composite
+def filler_and_separator(draw: st.DrawFn) -> tuple[str, str]:
+    """A filler, and what stands between it and the personal data: a space, unless the
+    filler has digits or what is typed between them (a space, "(", ".", "-"), which a space
+    would join to a number next to them, as it joins two numbers."""
+    filler = draw(st.sampled_from(FILLERS))
+    joins = any(char.isdigit() or char in " ().-/+" for char in filler)
+    separators = [" | "] if joins else [" ", "\n", " | "]
+    return filler, draw(st.sampled_from(separators))
+
+
+def _planted_message(
+    filler: str, separator: str, repeat: int, cuts: list[int], planted: list[tuple[str, str]]
+) -> tuple[str, str]:
+    """The filler repeated, cut at `cuts`, with the personal data put in the cuts: the
+    message, and what its redaction must be."""
+    text = filler * repeat
+    points = sorted({min(cut, len(text)) for cut in cuts})[: len(planted)]
+    message, expected, start = [], [], 0
+    for point, (data, mask) in zip(points, planted, strict=False):
+        message += [text[start:point], f"{separator}{data}{separator}"]
+        expected += [text[start:point], f"{separator}{mask}{separator}"]
+        start = point
+    return "".join(message) + text[start:], "".join(expected) + text[start:]
+
+
+@PROPERTY
+@given(
+    filler=filler_and_separator(),
+    repeat=st.integers(0, 20_000),
+    cuts=st.lists(st.integers(0, 200_000), min_size=1, max_size=4),
+    planted=st.lists(PLANTED, min_size=1, max_size=4),
+)
+def test_long_adversarial_text_is_kept_and_the_personal_data_in_it_masked(
+    filler: tuple[str, str], repeat: int, cuts: list[int], planted: list[tuple[str, str]]
+) -> None:
+    message, expected = _planted_message(*filler, repeat, cuts, planted)
+    assert redact(message) == expected
+
+
+@pytest.mark.parametrize("filler", ["1 ", "1", "1-", "(1", "1.", "1/", "+1"])
+@PROPERTY
+@given(
+    repeat=st.integers(0, 20_000),
+    cut=st.integers(0, 100_000),
+    planted=PLANTED,
+)
+def test_personal_data_in_long_runs_of_digits_never_survives(
+    filler: str, repeat: int, cut: int, planted: tuple[str, str]
+) -> None:
+    """A run of digits is itself masked as numbers run together; what is planted in it too."""
+    text = filler * repeat
+    data = planted[0]
+    redacted = redact(f"{text[:cut]} {data} {text[cut:]}")
+    assert data not in redacted
+    assert SIMPLE_EMAIL.search(redacted) is None
+
+
+@PROPERTY
+@given(
+    parts=st.lists(
+        st.tuples(st.sampled_from(FILLERS), st.integers(0, 3000)).map(lambda p: p[0] * p[1]),
+        max_size=5,
+    ),
+    glue=st.sampled_from(["", " ", "@", ".", "1", " at ", " dot "]),
+)
+@example(parts=["a" * 5000, "@"], glue="")
+@example(parts=["." * 5000], glue="")
+@example(parts=["1 " * 5000], glue="")
+@example(parts=["@" * 5000], glue="")
+def test_redacting_long_mixed_text_twice_is_redacting_once(parts: list[str], glue: str) -> None:
+    once = redact(glue.join(parts))
+    assert redact(once) == once
