@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.auth.tokens import identity_from_events
 from bot.survey.records import SURVEY_START_ACTION, main_topic, session_key, split_sessions
+from bot.transcripts.masking import ContextMasks
 from bot.transcripts.redaction import redact
 
 HANDOFF_ACTION = "action_handoff"
@@ -46,7 +47,8 @@ class ConversationSummary:
 def search_text(texts: Sequence[str]) -> str:
     """What the customer wrote, as the staff search reads it: redacted, lower-cased, bounded.
 
-    Button payloads ("/affirm") are left out: the customer did not type them.
+    Button payloads ("/affirm") are left out: the customer did not type them. The texts come
+    with what their context hides already masked (`ContextMasks.text`).
     """
     typed = (" ".join(t.split()) for t in texts if t and not t.startswith("/"))
     return "\n".join(redact(t).lower() for t in typed if t)[:MAX_SEARCH_TEXT]
@@ -67,10 +69,16 @@ def summarize_session(
     conversation_id: str,
     events: Sequence[Mapping[str, Any]],
     customer_id: int | None = None,
+    masks: ContextMasks | None = None,
 ) -> ConversationSummary | None:
-    """The summary of one session's events, or None when the customer never wrote."""
+    """The summary of one session's events, or None when the customer never wrote.
+
+    `masks` are those of the whole conversation when the session is part of one.
+    """
     if not events:
         return None
+    if masks is None:
+        masks = ContextMasks(events)
     stamps = [s for s in (e.get("timestamp") for e in events) if isinstance(s, (int, float))]
     if not stamps:
         return None
@@ -92,7 +100,7 @@ def summarize_session(
             user_messages += 1
             channel = event.get("input_channel") or channel
             if isinstance(event.get("text"), str):
-                texts.append(event["text"])
+                texts.append(masks.text(event))
             intent = _intent(event)
             if intent in FALLBACK_INTENTS:
                 fallbacks += 1
@@ -155,8 +163,9 @@ def summarize_conversation(
 ) -> list[ConversationSummary]:
     """One summary per session in which the customer wrote something."""
     found = []
+    masks = ContextMasks(events)
     for session in split_sessions(events):
-        summary = summarize_session(conversation_id, session, customer_id)
+        summary = summarize_session(conversation_id, session, customer_id, masks)
         if summary is not None:
             found.append(summary)
     return found

@@ -2,7 +2,8 @@
 
 Pure: the staff console reads the events (`tracker_store.conversation_events`) and renders
 what this returns. Free text (what the customer and the bot wrote, entity values) is masked
-with `redact()` unless `reveal` is set.
+with `mask_events()` (`redact()` plus the addresses typed in the address change) unless
+`reveal` is set.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot.survey.records import session_key, split_sessions
-from bot.transcripts.redaction import redact
+from bot.transcripts.masking import mask_events
 from bot.transcripts.summaries import HANDOFF_ACTION
 
 LISTEN_ACTION = "action_listen"
@@ -57,28 +58,32 @@ def _confidence(value: Any) -> float | None:
     return None
 
 
-def _line(event: Mapping[str, Any], show: Any) -> Line | None:
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _line(event: Mapping[str, Any]) -> Line | None:
     kind = event.get("event")
     at = _when(event.get("timestamp"))
     if kind == "user":
         parsed = event.get("parse_data") or {}
         intent = parsed.get("intent") or {}
         entities = tuple(
-            (str(e.get("entity")), show(str(e.get("value"))))
+            (str(e.get("entity")), _text(e.get("value")))
             for e in parsed.get("entities") or []
             if isinstance(e, Mapping)
         )
         return Line(
             "user",
             at,
-            text=show(event.get("text") or ""),
+            text=_text(event.get("text")),
             intent=intent.get("name"),
             confidence=_confidence(intent.get("confidence")),
             entities=entities,
         )
     if kind == "bot":
         meta = event.get("metadata") or {}
-        return Line("bot", at, text=show(event.get("text") or ""), action=meta.get("utter_action"))
+        return Line("bot", at, text=_text(event.get("text")), action=meta.get("utter_action"))
     if kind == "action":
         name = str(event.get("name") or "")
         # Listening and starting a session are not steps; an utterance shows as its bot
@@ -101,13 +106,14 @@ def build_transcript(events: Sequence[Mapping[str, Any]], reveal: bool = False) 
     Sessions are split as the summaries split them (`split_sessions`), so a session's `key`
     is the `session_key` of its `conversations` and `survey_responses` rows.
     """
-    show = (lambda text: text or "") if reveal else redact
+    if not reveal:
+        events = mask_events(events)
     sessions = []
     for events_of_session in split_sessions(events):
         first = events_of_session[0]
         session = Session(session_key(first), _when(first.get("timestamp")))
         for event in events_of_session:
-            line = _line(event, show)
+            line = _line(event)
             if line is not None:
                 session.lines.append(line)
         if session.lines:
