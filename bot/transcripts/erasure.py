@@ -5,7 +5,10 @@ What goes, and what stays
     tracker store's `events` with that sender id), its `conversations` summaries, survey
     responses, tickets and product recommendations. "The customer's conversations" are the
     sender ids that any of those app rows ties to the customer (`customer_id`), so a
-    conversation is caught even when only its ticket knew who wrote it.
+    conversation is caught even when only its ticket knew who wrote it; and the anonymous
+    ones found through the customer's order numbers, return numbers and ticket ids
+    (`references.conversations_by_reference`: an app row on one of their orders, or a message
+    or slot that names one). A conversation tied to another customer is not taken that way.
 
     Kept, anonymised: the `customers` row (name "Erased customer", email
     `erased-<id>@erased.invalid`, city blank) and their orders, refunds and returns, which
@@ -21,7 +24,8 @@ What goes, and what stays
 
 Two databases, no two-phase commit: the transcript rows are deleted (and committed) first,
 then the app rows in the caller's transaction. If the second part fails, running the
-erasure again finishes it: the app rows that name the conversations are still there.
+erasure again finishes it: the app rows that name the conversations are still there (for an
+anonymous conversation, its summary's `search_text` names the reference).
 
 Not covered here: copies outside these two databases (Rasa's logs under var/logs, an event
 broker's consumers at scale, backups); their retention is the operator's.
@@ -47,6 +51,7 @@ from bot.storage.models import (
     SurveyResponse,
     Ticket,
 )
+from bot.transcripts.references import conversations_by_reference
 
 ERASED_NAME = "Erased customer"
 CHUNK = 500  # ids per IN (...) list; well under every database's bound-parameter limit
@@ -60,6 +65,7 @@ def erased_email(customer_id: int) -> str:
 class ErasureResult:
     customer_id: int | None
     conversation_ids: list[str] = field(default_factory=list)
+    found_by_reference: int = 0
     tracker_events: int = 0
     conversations: int = 0
     survey_responses: int = 0
@@ -75,6 +81,7 @@ class ErasureResult:
         return {
             "customer_id": self.customer_id,
             "conversations_erased": len(self.conversation_ids),
+            "found_by_reference": self.found_by_reference,
             "tracker_events": self.tracker_events,
             "conversation_sessions": self.conversations,
             "survey_responses": self.survey_responses,
@@ -178,9 +185,11 @@ def erase(
     deletion is committed here, first.
     """
     ids = set(conversation_ids)
+    by_reference: set[str] = set()
     if customer_id is not None:
         ids.update(conversations_of_customer(session, customer_id))
-    result = ErasureResult(customer_id, sorted(ids))
+        by_reference = conversations_by_reference(session, tracker_engine, customer_id, ids)
+    result = ErasureResult(customer_id, sorted(ids | by_reference), len(by_reference))
     result.tracker_events = delete_tracker_events(tracker_engine, result.conversation_ids)
     # Tickets first: a follow-up ticket refers to its survey response.
     result.tickets = _delete(session, Ticket, result.conversation_ids, customer_id)
