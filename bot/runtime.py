@@ -4,17 +4,22 @@ Rasa reads its tracker store, lock store and event broker from `endpoints.yml`. 
 configures them with URLs (`TRACKER_DB_URL`, `LOCK_STORE_URL`, `EVENT_BROKER_URL`), so the
 same code runs embedded (SQLite, in-memory locks, no broker) and at scale (PostgreSQL,
 Redis, RabbitMQ): only the environment changes.
+
+The file holds secrets (the action server's shared secret, database passwords), so it is
+written readable by its owner only.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.auth.keys import ACTION_SECRET_HEADER, action_server_secret
 from bot.settings import Settings
 
 # Rasa's SQLTrackerStore, which also writes each session's summary for the metrics.
@@ -73,7 +78,10 @@ def event_broker_config(url: str, queue: str) -> dict[str, Any]:
 def endpoints_config(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = dict(os.environ if environ is None else environ)
     config: dict[str, Any] = {
-        "action_endpoint": {"url": settings.action_endpoint_url},
+        "action_endpoint": {
+            "url": settings.action_endpoint_url,
+            "headers": {ACTION_SECRET_HEADER: action_server_secret(settings)},
+        },
         "tracker_store": tracker_store_config(settings.tracker_db_url),
     }
     if environ.get("LOCK_STORE_URL"):
@@ -86,8 +94,17 @@ def endpoints_config(settings: Settings, environ: dict[str, str] | None = None) 
 
 
 def write_endpoints(settings: Settings, path: Path | None = None) -> Path:
-    """Write the endpoints file Rasa should use and return its path."""
+    """Write the endpoints file Rasa should use (mode 0600) and return its path."""
     path = path or settings.var_dir / "endpoints.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(endpoints_config(settings), sort_keys=False)
+    # mkstemp makes the file 0600; the rename replaces an older file (whatever its mode) whole
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path

@@ -210,11 +210,12 @@ def test_json_is_the_same_document_as_json_dumps():
 
 
 async def test_endpoint_requests_share_one_connection_and_send_the_same_body(aiohttp_server):
-    bodies, peers = [], []
+    bodies, peers, secrets = [], [], []
 
     async def webhook(request: web.Request) -> web.Response:
         bodies.append(await request.json())
         peers.append(request.transport.get_extra_info("peername"))
+        secrets.append(request.headers.get("X-Shop"))  # the endpoint's headers (the action secret)
         return web.json_response({"events": [], "responses": [{"text": "ok"}]})
 
     app = web.Application()
@@ -237,6 +238,7 @@ async def test_endpoint_requests_share_one_connection_and_send_the_same_body(aio
         EndpointConfig.session = original
     assert answers == [{"events": [], "responses": [{"text": "ok"}]}] * 4
     assert bodies == [payload] * 4
+    assert secrets == ["demo"] * 4
     assert peers[0] == peers[1] == peers[2] != peers[3]  # one connection, then a new one
 
 

@@ -1,7 +1,9 @@
+import stat
 from pathlib import Path
 
 import yaml
 
+from bot.auth.keys import ACTION_SECRET_HEADER, action_server_secret
 from bot.runtime import TRACKER_STORE_CLASS, endpoints_config, write_endpoints
 from bot.settings import Settings
 
@@ -47,3 +49,22 @@ def test_written_file_is_what_rasa_reads(tmp_path: Path):
     settings = Settings(var_dir=tmp_path)
     path = write_endpoints(settings)
     assert yaml.safe_load(path.read_text()) == endpoints_config(settings)
+
+
+def test_rasa_sends_the_action_servers_secret(tmp_path: Path):
+    settings = Settings(var_dir=tmp_path)
+    headers = endpoints_config(settings, environ={})["action_endpoint"]["headers"]
+    assert headers == {ACTION_SECRET_HEADER: action_server_secret(settings)}
+    given = Settings(var_dir=tmp_path, action_server_secret="from-the-environment")
+    assert endpoints_config(given, environ={})["action_endpoint"]["headers"] == {
+        ACTION_SECRET_HEADER: "from-the-environment"
+    }
+
+
+def test_the_written_file_is_for_its_owner_only(tmp_path: Path):
+    path = tmp_path / "endpoints.yml"
+    path.write_text("old")
+    path.chmod(0o644)
+    write_endpoints(Settings(var_dir=tmp_path), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".endpoints")] == []
