@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -303,7 +304,12 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
+def _wait_for(
+    url: str, process: subprocess.Popen, timeout: float, token: str | None = None
+) -> bool:
+    """Whether `url` answered 200 within `timeout` s (`token`: Rasa's API token, `?token=`)."""
+    if token:
+        url = f"{url}?{urllib.parse.urlencode({'token': token})}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -322,18 +328,20 @@ def _rasa_model(settings: Settings) -> Path:
     return settings.models_dir / "supportbot.tar.gz"
 
 
+def _make_secrets(settings: Settings) -> str:
+    """Create the secrets the processes share before any starts; returns Rasa's API token."""
+    from bot.auth.keys import action_server_secret, rasa_api_token, signing_key
+
+    signing_key(settings)
+    action_server_secret(settings)
+    return rasa_api_token(settings)
+
+
 def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+    """The action server (`bot.rasa.action_server`) on settings.action_host:action_port."""
     log = (log_dir / "action-server.log").open("ab")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.action_port),
-        ],
+        [sys.executable, "-m", "bot.rasa.action_server", "--actions", "actions"],
         cwd=settings.project_root,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -342,6 +350,9 @@ def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
 
 
 def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> subprocess.Popen:
+    """Rasa with its HTTP API behind the token and CORS for the website's origins only."""
+    from bot.auth.keys import rasa_api_token
+
     log = (log_dir / "rasa-server.log").open("ab")
     return subprocess.Popen(
         [
@@ -350,6 +361,8 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
             "bot.rasa_launcher",
             "run",
             "--enable-api",
+            "--auth-token",
+            rasa_api_token(settings),
             "--model",
             str(_rasa_model(settings)),
             "--endpoints",
@@ -361,7 +374,7 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
             "--port",
             str(settings.rasa_port),
             "--cors",
-            "*",
+            *settings.allowed_origins,
         ],
         cwd=settings.project_root,
         stdout=log,
@@ -388,6 +401,11 @@ def _web_url(settings: Settings) -> str:
     if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost", ""):
         host = "localhost"
     return f"http://{host}:{settings.web_port}"
+
+
+def _action_probe_url(settings: Settings) -> str:
+    """Where this machine reaches the action server it started."""
+    return settings.action_endpoint_url.removesuffix("/webhook")
 
 
 def _web_probe_url(settings: Settings) -> str:
@@ -427,8 +445,8 @@ Supportbot is running.
   Shop (chat)    {web}/
   Staff console  {web}/staff
   Manager        {web}/manager
-  Rasa server    {rasa}   (REST and socket.io channels, HTTP API)
-  Action server  http://127.0.0.1:{action_port}
+  Rasa server    {rasa}   (REST and socket.io channels; HTTP API with ?token= from {api_token})
+  Action server  {actions}   (for the Rasa server only)
   Logs           {logs}
 
 Chat over REST:
@@ -481,6 +499,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     warn_if_demo_login(settings)
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    api_token = _make_secrets(settings)  # before the processes start, so that all agree
     endpoints = write_endpoints(settings)
     processes: list[subprocess.Popen] = []
 
@@ -501,9 +520,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "(loading the model takes a while)…"
     )
     ready = (
-        _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120)
+        _wait_for(f"{_action_probe_url(settings)}/health", actions, 120)
         and _wait_for(f"{_web_probe_url(settings)}/healthz", website, 60)
-        and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout)
+        and _wait_for(f"{settings.rasa_url}/status", rasa, args.timeout, token=api_token)
     )
     if not ready:
         print(f"The servers did not start; see the logs in {log_dir}.", file=sys.stderr)
@@ -513,7 +532,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         HOW_TO_CHAT.format(
             web=_web_url(settings),
             rasa=settings.rasa_url,
-            action_port=settings.action_port,
+            api_token="RASA_AUTH_TOKEN" if settings.rasa_auth_token else settings.rasa_auth_token_file,
+            actions=_action_probe_url(settings),
             logs=log_dir,
             order=_an_order_to_try(settings),
         )
@@ -533,10 +553,11 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
 
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    _make_secrets(settings)
     endpoints = write_endpoints(settings)
     actions = start_action_server(settings, log_dir)
     try:
-        if not _wait_for(f"http://127.0.0.1:{settings.action_port}/health", actions, 120):
+        if not _wait_for(f"{_action_probe_url(settings)}/health", actions, 120):
             print(f"The action server did not start; see {log_dir}.", file=sys.stderr)
             return 1
         return subprocess.call(
@@ -549,6 +570,8 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
                 str(_rasa_model(settings)),
                 "--endpoints",
                 str(endpoints),
+                "--interface",
+                "127.0.0.1",
                 "--port",
                 str(args.port),
             ],
