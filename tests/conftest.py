@@ -1,4 +1,5 @@
-"""Shared fixtures: settings pointing at a temporary, migrated SQLite database."""
+"""Shared fixtures: settings pointing at a temporary, migrated SQLite database; the running
+servers (`running_bot`, one per session for tests/integration and tests/security)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
 from bot.storage.session import create_db_engine, make_session_factory
+from tests.servers import running_bot  # noqa: F401 - the session's servers, shared
 
 
 @pytest.fixture
