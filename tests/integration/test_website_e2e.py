@@ -77,7 +77,9 @@ def sign_in(page: Any, bot: RunningBot, path: str, name: str, password: str) -> 
 def test_chat_survey_staff_review_and_dashboard(running_bot: RunningBot, browser: Any):
     ARTIFACTS.mkdir(exist_ok=True)
     marker = f"e2e{uuid.uuid4().hex[:8]}"
-    manager_token = running_bot.cli("token", "--role", "manager", "--name", "E2E")["token"]
+    manager_token = running_bot.cli(
+        "token", "--role", "manager", "--name", "E2E", "--audience", "api"
+    )["token"]
     before = surveys_today(running_bot, manager_token)
 
     # --- a customer, in the shop's chat widget -------------------------------------------
