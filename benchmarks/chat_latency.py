@@ -28,7 +28,8 @@ How it runs
        With `--workers 1 2` this is done once per worker count; several Rasa workers
        (`SANIC_WORKERS`) share Redis as Rasa's lock store (`--lock-store-url`), as in a
        deployment, and are reported as `supportbot-w2`.
-    3. The stock assistant: `rasa run --enable-api` on port 5205; warm-up, levels, stopped.
+    3. The stock assistant: `rasa run --enable-api` on port 5205 (its API behind a token of
+       the run, as ours is); warm-up, levels, stopped.
     The two bots are never loaded at the same time. Servers run in their own process groups
     and are stopped (the whole group) at the end, on errors, on Ctrl+C and on SIGTERM. Their
     logs are in `var/bench/logs/` (and Supportbot's own in `var/bench/supportbot/logs/`).
@@ -44,6 +45,7 @@ Usage
     make bench                                   # .venv/bin/python benchmarks/chat_latency.py
     .venv/bin/python benchmarks/chat_latency.py --seconds 5          # a quick smoke run
     .venv/bin/python benchmarks/chat_latency.py --url http://127.0.0.1:5005   # a running bot
+                                  # (its API token: --token, else RASA_AUTH_TOKEN or var/rasa-api.token)
     .venv/bin/python benchmarks/chat_latency.py --concurrency 1 4 16 --json > bench.json
     .venv/bin/python benchmarks/chat_latency.py --workers 1 2   # also with 2 Rasa workers
 
@@ -57,6 +59,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -244,15 +247,22 @@ async def wait_until_ready(
     label: str,
     progress: Progress,
     logs: str = "its logs",
+    token: str | None = None,
 ) -> None:
-    """Poll `GET {url}/status` until it answers 200; fail early if the server process exits."""
+    """Poll `GET {url}/status` (Rasa's HTTP API, `?token=`) until it answers 200; fail early if
+    the server process exits."""
+    params = {"token": token} if token else None
     started = time.monotonic()
     while True:
         waited = time.monotonic() - started
         if process is not None and process.poll() is not None:
             raise BenchmarkError(f"{label} exited with code {process.returncode}; see {logs}")
         with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-            async with session.get(f"{url}/status", timeout=aiohttp.ClientTimeout(total=2)) as r:
+            async with session.get(
+                f"{url}/status", params=params, timeout=aiohttp.ClientTimeout(total=2)
+            ) as r:
+                if r.status in (401, 403):
+                    raise BenchmarkError(f"{label} refused the API token (--token?)")
                 if r.status == 200:
                     progress.phase(f"{label} is ready ({waited:.0f} s)")
                     return
@@ -263,6 +273,17 @@ async def wait_until_ready(
 
 
 # --- our bot --------------------------------------------------------------------------------
+
+
+def our_api_token(env: dict[str, str]) -> str:
+    """The token of Supportbot's HTTP API in `env`: RASA_AUTH_TOKEN, or the one kept in its
+    var directory (made here if there is none yet, before the bot starts, so both agree)."""
+    from bot.auth.keys import rasa_api_token
+    from bot.settings import PROJECT_ROOT as ROOT
+    from bot.settings import Settings
+
+    var_dir = Path(env.get("SUPPORTBOT_VAR_DIR") or ROOT / "var")
+    return env.get("RASA_AUTH_TOKEN") or rasa_api_token(Settings(var_dir=var_dir))
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -384,7 +405,8 @@ async def our_bot(
     """Yield Supportbot (started here unless `--url`) with its conversations."""
     if args.url:
         url = args.url.rstrip("/")
-        await wait_until_ready(session, url, None, args.start_timeout, OURS, progress)
+        token = args.token or our_api_token(server_env())
+        await wait_until_ready(session, url, None, args.start_timeout, OURS, progress, token=token)
         yield Target(OURS, url, our_scripts(demo_orders(server_env())))
         return
     if not OUR_MODEL.exists():
@@ -397,6 +419,7 @@ async def our_bot(
     OUR_VAR_DIR.mkdir(parents=True, exist_ok=True)
     env = our_env(args, workers)
     prepare_our_database(env, progress)
+    token = our_api_token(env)
     scripts = our_scripts(demo_orders(env))
     url = f"http://127.0.0.1:{args.port}"
     progress.phase(
@@ -407,7 +430,9 @@ async def our_bot(
     logs = f"{LOG_DIR / 'supportbot.log'} and {OUR_VAR_DIR / 'logs'}"
     with process_group(argv, cwd=PROJECT_ROOT, env=env, log_path=LOG_DIR / "supportbot.log") as p:
         try:
-            await wait_until_ready(session, url, p, args.start_timeout, name, progress, logs)
+            await wait_until_ready(
+                session, url, p, args.start_timeout, name, progress, logs, token=token
+            )
             yield Target(name, url, scripts, p, logs)
         finally:
             progress.phase(f"stopping {name}")
@@ -445,13 +470,16 @@ async def stock_bot(
     """Yield the stock assistant (started here unless `--stock-url`) with its conversations."""
     if args.stock_url:
         url = args.stock_url.rstrip("/")
-        await wait_until_ready(session, url, None, args.start_timeout, STOCK, progress)
+        await wait_until_ready(
+            session, url, None, args.start_timeout, STOCK, progress, token=args.stock_token
+        )
         yield Target(STOCK, url, STOCK_SCRIPTS)
         return
     ensure_port_free(args.stock_port)
     url = f"http://127.0.0.1:{args.stock_port}"
+    token = secrets.token_hex(16)  # its HTTP API is closed too, as ours is
     argv = [
-        *(sys.executable, "-m", "rasa", "run", "--enable-api"),
+        *(sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", token),
         *("--interface", "127.0.0.1", "--port", str(args.stock_port)),
         *("--model", str(STOCK_DIR / "models")),
     ]
@@ -460,7 +488,7 @@ async def stock_bot(
     with process_group(argv, cwd=STOCK_DIR, env=server_env(), log_path=log_path) as process:
         try:
             await wait_until_ready(
-                session, url, process, args.start_timeout, STOCK, progress, str(log_path)
+                session, url, process, args.start_timeout, STOCK, progress, str(log_path), token
             )
             yield Target(STOCK, url, STOCK_SCRIPTS, process, str(log_path))
         finally:
@@ -812,7 +840,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--url", help="benchmark an already running Supportbot instead of starting one")
     add("--port", type=int, default=5105, help="Rasa port of the Supportbot started here")
     add("--action-port", type=int, default=5155, help="its action server port")
+    add("--token", help="the API token of the bot at --url (default: RASA_AUTH_TOKEN or var/)")
     add("--stock-url", help="benchmark an already running stock assistant instead")
+    add("--stock-token", help="the API token of the stock assistant at --stock-url, if any")
     add("--stock-port", type=int, default=5205, help="port of the stock assistant started here")
     add("--bots", nargs="+", choices=[OURS, STOCK], default=[OURS, STOCK], help="which to run")
     add("--concurrency", type=int, nargs="+", default=[1, 16], help="customers at once")

@@ -5,7 +5,9 @@ script sends them to the bot over REST, reads back the story Rasa made of the co
 (`GET /conversations/<id>/story`) and writes them as test stories. Review the diff before
 committing: the recording is what the bot does now, the review is what makes it a test.
 
-Usage (with `make run` going): .venv/bin/python scripts/record_conversation_tests.py
+Usage (with `make run` going): .venv/bin/python scripts/record_conversation_tests.py [RASA_URL]
+Reading the story is a call to Rasa's HTTP API: it sends the API token of this environment
+(RASA_AUTH_TOKEN, or var/rasa-api.token, the one `supportbot serve` gave the Rasa server).
 Order numbers in the scenarios must exist in the bot's database (see `supportbot demo-orders`).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -39,12 +42,21 @@ def post(url: str, payload: dict) -> list:
         return json.loads(response.read())
 
 
-def record(rasa_url: str, name: str, messages: list[str]) -> list[dict]:
+def api_token() -> str:
+    from bot.auth.keys import rasa_api_token
+    from bot.settings import Settings
+
+    return rasa_api_token(Settings.from_env())
+
+
+def record(rasa_url: str, name: str, messages: list[str], token: str) -> list[dict]:
     sender = f"record-{uuid.uuid4().hex[:8]}"
     for message in messages:
         replies = post(f"{rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message})
         print(f"[{name}] {message!r} -> {len(replies)} replies")
-    with urllib.request.urlopen(f"{rasa_url}/conversations/{sender}/story", timeout=60) as response:
+    query = urllib.parse.urlencode({"token": token})
+    story_url = f"{rasa_url}/conversations/{sender}/story?{query}"
+    with urllib.request.urlopen(story_url, timeout=60) as response:
         story = yaml.safe_load(response.read().decode())
     steps = []
     for step in story["stories"][0]["steps"]:
@@ -60,8 +72,9 @@ def record(rasa_url: str, name: str, messages: list[str]) -> list[dict]:
 def main() -> int:
     rasa_url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5005"
     scenarios = json.loads(SCENARIOS.read_text())
+    token = api_token()
     stories = [
-        {"story": name, "steps": record(rasa_url, name, messages)}
+        {"story": name, "steps": record(rasa_url, name, messages, token)}
         for name, messages in scenarios.items()
     ]
     writer = YAML()
