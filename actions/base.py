@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from bot.auth.tokens import Identity, message_identity
 from bot.bootstrap import Services, default_services
 from bot.support.ownership import Requester
+from bot.transcripts.masking import ContextMasks
 
 YES_NO = [
     {"title": "Yes, please", "payload": "/affirm"},
@@ -69,9 +70,10 @@ def latest_intent(tracker: Tracker) -> str | None:
 
 
 def recent_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
-    """The customer's last messages, oldest first."""
+    """The customer's last messages, oldest first; typed addresses and proofs masked."""
+    masks = ContextMasks(tracker.events)
     texts = [
-        event.get("text") or ""
+        masks.text(event)
         for event in tracker.events
         if event.get("event") == "user" and (event.get("text") or "").strip()
     ]

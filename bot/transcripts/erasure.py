@@ -46,6 +46,7 @@ from bot.storage.models import (
     Customer,
     Order,
     OrderEvent,
+    OrderProofAttempt,
     Recommendation,
     ReturnRequest,
     SurveyResponse,
@@ -196,6 +197,10 @@ def erase(
     result.survey_responses = _delete(session, SurveyResponse, result.conversation_ids, customer_id)
     result.recommendations = _delete(session, Recommendation, result.conversation_ids, customer_id)
     result.conversations = _delete(session, Conversation, result.conversation_ids, customer_id)
+    for chunk in _chunks(result.conversation_ids):  # the client addresses of proof attempts
+        _execute(
+            session, delete(OrderProofAttempt).where(OrderProofAttempt.conversation_id.in_(chunk))
+        )
     _unlink(session, OrderEvent, result.conversation_ids)
     _unlink(session, ReturnRequest, result.conversation_ids)
     if customer_id is not None:

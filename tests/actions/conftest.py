@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.auth.tokens import IDENTITY_KEY, Identity, channel_metadata, seal

@@ -167,3 +167,23 @@ async def test_product_info_for_an_unknown_product(dispatcher, services, shop, d
     tracker = make_tracker("do you sell lawnmowers", "product_info")
     await ActionProductInfo(services).run(dispatcher, tracker, domain)
     assert "couldn't find that product" in texts(dispatcher)[0]
+
+
+async def test_a_handoff_ticket_keeps_no_typed_address_or_proof(
+    dispatcher, services, shop, domain, session_factory
+):
+    history = [
+        {"event": "active_loop", "name": "order_form"},
+        {"event": "slot", "name": "requested_slot", "value": "order_proof"},
+        user_event("anna.schmidt@example.com", "account_help"),
+        {"event": "slot", "name": "requested_slot", "value": "new_address"},
+        user_event("Lindenallee 5, 50667 Köln", "out_of_scope"),
+        {"event": "active_loop", "name": None},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
+    tracker = make_tracker("a person please", "request_human", history=history, metadata=visitor())
+    await ActionHandoff(services).run(dispatcher, tracker, domain)
+    with session_scope(session_factory) as session:
+        [ticket] = session.execute(select(Ticket)).scalars().all()
+    assert "Lindenallee" not in ticket.reason and "anna.schmidt" not in ticket.reason
+    assert "a person please" in ticket.reason
