@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.rasa_launcher import API_TOKEN_FROM_SETTINGS
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -350,9 +351,11 @@ def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
 
 
 def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> subprocess.Popen:
-    """Rasa with its HTTP API behind the token and CORS for the website's origins only."""
-    from bot.auth.keys import rasa_api_token
+    """Rasa with its HTTP API behind the token and CORS for the website's origins only.
 
+    The launcher adds the token itself (`--api-token-from-settings`), so that it is not on
+    the command line where any local user could read it (`ps`).
+    """
     log = (log_dir / "rasa-server.log").open("ab")
     return subprocess.Popen(
         [
@@ -361,8 +364,7 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
             "bot.rasa_launcher",
             "run",
             "--enable-api",
-            "--auth-token",
-            rasa_api_token(settings),
+            API_TOKEN_FROM_SETTINGS,
             "--model",
             str(_rasa_model(settings)),
             "--endpoints",

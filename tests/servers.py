@@ -52,7 +52,10 @@ def http(
     """Status, JSON body (or text, or None) and headers of one request; errors included."""
     data = None if payload is None else json.dumps(payload).encode()
     request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -131,8 +134,20 @@ class RunningBot:
         assert isinstance(replies, list)
         return replies
 
-    def texts(self, sender: str, message: str) -> str:
-        return "\n".join(r.get("text", "") for r in self.say(sender, message))
+    def texts(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> str:
+        return "\n".join(r.get("text", "") for r in self.say(sender, message, metadata))
+
+    def as_owner_of(self, number: str) -> dict[str, Any]:
+        """The metadata of a message from the order's customer, signed in (a chat token)."""
+        import sqlite3
+
+        with sqlite3.connect(self.var_dir / "supportbot.db") as db:
+            (customer,) = db.execute(
+                "SELECT customer_id FROM orders WHERE number = ?", (number,)
+            ).fetchone()
+        return {
+            "token": self.cli("token", "--role", "customer", "--customer", str(customer))["token"]
+        }
 
     def cli(self, *args: str) -> Any:
         output = subprocess.run(

@@ -25,24 +25,43 @@ def orders(running_bot: RunningBot) -> dict[str, list[str]]:
     return running_bot.cli("demo-orders", "--per-status", "3")
 
 
-def test_order_status_asks_for_the_number_and_answers(running_bot, orders):
+def postcode_of(bot: RunningBot, number: str) -> str:
+    with app_db(bot) as db:
+        (address,) = db.execute(
+            "SELECT shipping_address FROM orders WHERE number = ?", (number,)
+        ).fetchone()
+    return " ".join(address.split(",")[-2].split()[-2:])  # "... Leeds LS1 4AB, United Kingdom"
+
+
+def test_order_status_asks_for_the_number_and_proof_then_answers(running_bot, orders):
     me = sender()
     assert "What's your order number?" in running_bot.texts(me, "where is my order?")
     number = orders["shipped"][0]
-    answer = running_bot.texts(me, number)
+    assert "confirm it's yours" in running_bot.texts(me, number)
+    answer = running_bot.texts(me, postcode_of(running_bot, number))
     assert f"Order {number}" in answer
     assert "shipped on" in answer and "tracking number" in answer
     assert "Expected delivery" in answer
 
 
-def test_unknown_order_gets_a_second_chance_then_a_person(running_bot):
+def test_a_signed_in_customer_picks_an_order_and_sees_it(running_bot, orders):
     me = sender()
-    running_bot.texts(me, "where's my parcel")
-    assert "can't find an order with the number 999999" in running_bot.texts(me, "999999")
-    offer = running_bot.say(me, "999998")
+    number = orders["shipped"][0]
+    owner = running_bot.as_owner_of(number)
+    picker = running_bot.say(me, "where is my order?", owner)
+    assert "Which order is it about?" in picker[0]["text"]
+    assert f"Order {number}" in running_bot.texts(me, number, owner)
+
+
+def test_unknown_order_gets_a_second_chance_then_a_person(running_bot, orders):
+    me = sender()
+    owner = running_bot.as_owner_of(orders["shipped"][0])
+    running_bot.texts(me, "where's my parcel", owner)
+    assert "can't find an order with the number 999999" in running_bot.texts(me, "999999", owner)
+    offer = running_bot.say(me, "999998", owner)
     assert "couldn't find that order" in offer[0]["text"]
     assert [b["payload"] for b in offer[0]["buttons"]] == ["/affirm", "/deny"]
-    assert "ticket #" in running_bot.texts(me, "/affirm")
+    assert "ticket #" in running_bot.texts(me, "/affirm", owner)
     with app_db(running_bot) as db:
         kind, status = db.execute(
             "SELECT kind, status FROM tickets WHERE conversation_id = ?", (me,)
@@ -53,9 +72,10 @@ def test_unknown_order_gets_a_second_chance_then_a_person(running_bot):
 def test_cancel_is_confirmed_then_stored(running_bot, orders):
     me = sender()
     number = orders["pending"][0]
-    question = running_bot.texts(me, f"please cancel order {number}")
+    owner = running_bot.as_owner_of(number)
+    question = running_bot.texts(me, f"please cancel order {number}", owner)
     assert "Shall I cancel it?" in question
-    assert f"order {number} is cancelled" in running_bot.texts(me, "yes")
+    assert f"order {number} is cancelled" in running_bot.texts(me, "yes", owner)
     with app_db(running_bot) as db:
         (status,) = db.execute("SELECT status FROM orders WHERE number = ?", (number,)).fetchone()
         events = db.execute(
@@ -70,7 +90,9 @@ def test_cancel_is_confirmed_then_stored(running_bot, orders):
 def test_cancel_refused_once_shipped(running_bot, orders):
     me = sender()
     number = orders["shipped"][1]
-    answer = running_bot.texts(me, f"I want to cancel order {number}")
+    answer = running_bot.texts(
+        me, f"I want to cancel order {number}", running_bot.as_owner_of(number)
+    )
     assert "can't be cancelled" in answer
     with app_db(running_bot) as db:
         (status,) = db.execute("SELECT status FROM orders WHERE number = ?", (number,)).fetchone()

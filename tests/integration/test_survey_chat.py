@@ -26,7 +26,7 @@ def survey_row(bot: RunningBot, conversation: str) -> tuple | None:
 
 
 def finish_chat_with_survey(bot: RunningBot, me: str, order: str) -> None:
-    assert f"Order {order}" in bot.texts(me, f"where is my order {order}?")
+    assert f"Order {order}" in bot.texts(me, f"where is my order {order}?", bot.as_owner_of(order))
     question = bot.say(me, "no, that's all")
     assert "from 0 to 10" in question[0]["text"]
     assert [b["title"] for b in question[0]["buttons"]] == [str(n) for n in range(11)]

@@ -68,3 +68,28 @@ def test_the_written_file_is_for_its_owner_only(tmp_path: Path):
     write_endpoints(Settings(var_dir=tmp_path), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".endpoints")] == []
+
+
+def test_the_api_token_is_added_by_the_launcher_not_on_the_command_line(tmp_path, monkeypatch):
+    from bot.cli import start_rasa_server
+    from bot.rasa_launcher import API_TOKEN_FROM_SETTINGS, _with_api_token
+    from bot.settings import Settings
+
+    monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "the-api-token")
+    captured = {}
+
+    def popen(argv, stdout, **_):
+        stdout.close()
+        captured["argv"] = argv
+
+    monkeypatch.setattr("subprocess.Popen", popen)
+    start_rasa_server(Settings(var_dir=tmp_path), tmp_path / "endpoints.yml", tmp_path)
+    assert "the-api-token" not in captured["argv"] and API_TOKEN_FROM_SETTINGS in captured["argv"]
+    assert _with_api_token(["run", API_TOKEN_FROM_SETTINGS, "--port", "1"]) == [
+        "run",
+        "--auth-token",
+        "the-api-token",
+        "--port",
+        "1",
+    ]
