@@ -85,15 +85,22 @@ WEBHOOK = "/webhooks/rest/webhook"
 OURS, STOCK = "supportbot", "stock"
 WARMUP_SECONDS = 120  # an upper bound; the warm-up is `--warmup` conversations
 
-Script = tuple[str, ...]
+
+@dataclass(frozen=True)
+class Script:
+    """One customer's messages, and the metadata sent with each (a signed-in customer's token)."""
+
+    messages: tuple[str, ...]
+    metadata: dict[str, Any] | None = None
+
 
 # The assistant `rasa init` creates (the "moodbot"): greet, mood, yes/no, bot challenge, bye.
 STOCK_SCRIPTS: list[Script] = [
-    ("hi", "I'm sad", "yes", "great", "bye"),
-    ("hello", "I am feeling very good", "are you a bot?", "great", "bye"),
-    ("hey", "I am unhappy", "no", "bye"),
-    ("good morning", "are you a bot?", "I am great", "goodbye"),
-    ("hi there", "not good", "yes", "bye"),
+    Script(("hi", "I'm sad", "yes", "great", "bye")),
+    Script(("hello", "I am feeling very good", "are you a bot?", "great", "bye")),
+    Script(("hey", "I am unhappy", "no", "bye")),
+    Script(("good morning", "are you a bot?", "I am great", "goodbye")),
+    Script(("hi there", "not good", "yes", "bye")),
 ]
 
 
@@ -341,12 +348,51 @@ def demo_orders(env: dict[str, str]) -> dict[str, list[str]]:
     return orders
 
 
-def our_scripts(orders: dict[str, list[str]], variants: int = 3) -> list[Script]:
+def owner_tokens(env: dict[str, str], numbers: Sequence[str]) -> dict[str, str]:
+    """A chat token for the customer of each order, as the shop's login would give the widget."""
+    from sqlalchemy import select
+
+    from bot.auth.keys import signing_key
+    from bot.auth.tokens import mint
+    from bot.bootstrap import bootstrap
+    from bot.settings import PROJECT_ROOT as ROOT
+    from bot.settings import Settings
+    from bot.storage.models import Order
+    from bot.storage.session import session_scope
+
+    settings = Settings(
+        var_dir=Path(env.get("SUPPORTBOT_VAR_DIR") or ROOT / "var"),
+        database_url=env.get("DATABASE_URL", ""),
+    )
+    services = bootstrap(settings)
+    try:
+        with session_scope(services.session_factory) as session:
+            rows = session.execute(
+                select(Order.number, Order.customer_id).where(Order.number.in_(numbers))
+            ).all()
+        owners = {number: customer for number, customer in rows}
+    finally:
+        services.close()
+    key = signing_key(settings)
+    return {number: mint(key, "customer", customer_id=owner) for number, owner in owners.items()}
+
+
+def our_scripts(
+    orders: dict[str, list[str]], tokens: dict[str, str] | None = None, variants: int = 3
+) -> list[Script]:
     """Realistic conversations; none changes the data in a way that breaks a later one.
 
-    The cancellation is declined. The first return of a delivered order opens it (on the
-    benchmark's copy of the database); later ones are told it is already open.
+    The order conversations are signed-in customers' (their token with every message, as the
+    widget sends it), since an order is shown only to its customer. The cancellation is
+    declined. The first return of a delivered order opens it (on the benchmark's copy of the
+    database); later ones are told it is already open.
     """
+    tokens = tokens or {}
+
+    def signed(number: str, *messages: str) -> Script:
+        token = tokens.get(number)
+        return Script(messages, {"token": token} if token else None)
+
     scripts: list[Script] = []
     for i in range(variants):
         shipped, pending, delivered, returned = (
@@ -354,13 +400,22 @@ def our_scripts(orders: dict[str, list[str]], variants: int = 3) -> list[Script]
             for status in ("shipped", "pending", "delivered", "returned")
         )
         scripts += [
-            ("hi", "where is my order?", shipped, "thanks", "bye"),
-            ("hello", f"I want to cancel order {pending}", "no", "thank you", "bye"),
-            ("tell me about the zen yoga mat", "how long does shipping take?", "thanks", "bye"),
-            ("hi", f"I want to return order {delivered}", "thanks", "bye"),
-            ("hey", f"where is my refund for order {returned}?", "ok thank you", "bye"),
+            signed(shipped, "hi", "where is my order?", shipped, "thanks", "bye"),
+            signed(pending, "hello", f"I want to cancel order {pending}", "no", "thank you", "bye"),
+            Script(
+                ("tell me about the zen yoga mat", "how long does shipping take?", "thanks", "bye")
+            ),
+            signed(delivered, "hi", f"I want to return order {delivered}", "thanks", "bye"),
+            signed(
+                returned, "hey", f"where is my refund for order {returned}?", "ok thank you", "bye"
+            ),
         ]
     return scripts
+
+
+def our_conversations(env: dict[str, str]) -> list[Script]:
+    orders = demo_orders(env)
+    return our_scripts(orders, owner_tokens(env, [n for ns in orders.values() for n in ns]))
 
 
 def our_env(args: argparse.Namespace, workers: int = 1) -> dict[str, str]:
@@ -407,7 +462,7 @@ async def our_bot(
         url = args.url.rstrip("/")
         token = args.token or our_api_token(server_env())
         await wait_until_ready(session, url, None, args.start_timeout, OURS, progress, token=token)
-        yield Target(OURS, url, our_scripts(demo_orders(server_env())))
+        yield Target(OURS, url, our_conversations(server_env()))
         return
     if not OUR_MODEL.exists():
         raise BenchmarkError(f"no trained model at {OUR_MODEL}: run `make train` first")
@@ -420,7 +475,7 @@ async def our_bot(
     env = our_env(args, workers)
     prepare_our_database(env, progress)
     token = our_api_token(env)
-    scripts = our_scripts(demo_orders(env))
+    scripts = our_conversations(env)
     url = f"http://127.0.0.1:{args.port}"
     progress.phase(
         f"starting `supportbot serve` (Rasa :{args.port} with {workers} worker(s), "
@@ -533,12 +588,20 @@ class LevelResult:
 
 
 async def send(
-    session: aiohttp.ClientSession, url: str, sender: str, text: str, tally: Tally
+    session: aiohttp.ClientSession,
+    url: str,
+    sender: str,
+    text: str,
+    tally: Tally,
+    metadata: dict[str, Any] | None = None,
 ) -> bool:
     """One message; records its latency, or an error. False when the conversation must stop."""
+    payload: dict[str, Any] = {"sender": sender, "message": text}
+    if metadata:
+        payload["metadata"] = metadata
     started = time.perf_counter()
     try:
-        async with session.post(url, json={"sender": sender, "message": text}) as response:
+        async with session.post(url, json=payload) as response:
             body = await response.read()
             elapsed_ms = (time.perf_counter() - started) * 1000
             if response.status != 200:
@@ -583,10 +646,10 @@ async def converse(
     deadline: float,
 ) -> None:
     tally.conversations += 1
-    for text in script:
+    for text in script.messages:
         if time.perf_counter() >= deadline:
             return
-        if not await send(session, url + WEBHOOK, sender, text, tally):
+        if not await send(session, url + WEBHOOK, sender, text, tally, script.metadata):
             return
 
 
