@@ -88,6 +88,7 @@ class SummarizingTrackerStore(SQLTrackerStore):
         # sender id -> the conversation's events, waiting to be summarised
         self._unsummarised: dict[str, list[Event]] = {}
         self._summary_timer: asyncio.TimerHandle | None = None
+        self._pending_write: asyncio.Future[None] | None = None
         atexit.register(_summarize_waiting, weakref.ref(self))
 
     # --- reading -----------------------------------------------------------------------------
@@ -180,14 +181,30 @@ class SummarizingTrackerStore(SQLTrackerStore):
             return
         if self._summary_timer is None:
             loop = asyncio.get_running_loop()
-            self._summary_timer = loop.call_later(self.summary_delay, self.summarize_waiting)
+            self._summary_timer = loop.call_later(self.summary_delay, self._summarize_off_loop)
 
-    def summarize_waiting(self) -> None:
-        """Write the summaries of every conversation saved since the last time, together."""
+    def _take_waiting(self) -> dict[str, list[Event]]:
         if self._summary_timer is not None:
             self._summary_timer.cancel()
             self._summary_timer = None
         waiting, self._unsummarised = self._unsummarised, {}
+        return waiting
+
+    def _summarize_off_loop(self) -> None:
+        """The timer's work: the summaries are made and written on a thread, so that what a
+        visitor wrote never holds up the other chats on the event loop."""
+        waiting = self._take_waiting()
+        if waiting:
+            self.services()  # made here, on the loop, not by two threads at once
+            self._pending_write = asyncio.get_running_loop().run_in_executor(
+                None, self._write_summaries, waiting
+            )
+
+    def summarize_waiting(self) -> None:
+        """Write the summaries of every conversation saved since the last time, together."""
+        self._write_summaries(self._take_waiting())
+
+    def _write_summaries(self, waiting: dict[str, list[Event]]) -> None:
         if not waiting:
             return
         try:

@@ -31,7 +31,9 @@ def _conversation_rows(bot: RunningBot, sender: str) -> list[sa.Row]:
 def test_a_customer_gets_no_numbers(running_bot: RunningBot):
     token = running_bot.cli("token", "--role", "customer", "--customer", "5")["token"]
     for metadata in (None, {"token": token}):
-        reply = running_bot.say(f"metrics-customer-{uuid.uuid4().hex[:6]}", "what's our NPS this month?", metadata)
+        reply = running_bot.say(
+            f"metrics-customer-{uuid.uuid4().hex[:6]}", "what's our NPS this month?", metadata
+        )
         text = " ".join(m.get("text", "") for m in reply)
         assert text.startswith("Sorry, I can only share business metrics with the shop's managers")
         assert not re.search(r"\d", text)
@@ -46,7 +48,9 @@ def test_a_manager_gets_the_same_nps_as_the_command_line(running_bot: RunningBot
     assert cli["period"]["label"] == "October 2026"
     assert expected["n"] > 100  # the demo's year of history
     reply = running_bot.say(
-        f"metrics-manager-{uuid.uuid4().hex[:6]}", "what was our NPS in October 2026?", {"token": token}
+        f"metrics-manager-{uuid.uuid4().hex[:6]}",
+        "what was our NPS in October 2026?",
+        {"token": token},
     )
     [message] = reply
     assert message["text"].startswith(

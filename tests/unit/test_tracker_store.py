@@ -310,3 +310,34 @@ def test_summaries_waiting_at_exit_are_written(app_database, domain, tmp_path):
     assert summary_rows(app_database) == []
     store.summarize_waiting()  # what the exit handler does
     assert summary_rows(app_database) == [(SENDER, 2)]
+
+
+def test_summaries_are_made_off_the_event_loop(app_database, domain, tmp_path, monkeypatch):
+    """What a visitor wrote is summarised (and redacted) on a thread, not on Rasa's loop."""
+    import threading
+
+    import bot.transcripts.summarizing_store as module
+
+    threads = []
+    original = module.summarize_signed_conversation
+
+    def recording(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "summarize_signed_conversation", recording)
+    store = SummarizingTrackerStore(
+        domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), summary_delay=0.05
+    )
+
+    async def chat() -> int:
+        await first_turn(store, domain, "carol")
+        for _ in range(50):  # bounded: 5 s at most
+            await asyncio.sleep(0.1)
+            if summary_rows(app_database):
+                break
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(chat())
+    assert summary_rows(app_database) == [("carol", 2)]
+    assert threads and loop_thread not in threads
