@@ -7,6 +7,7 @@ their results back to messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -167,20 +168,42 @@ def conversation_customer(requester: Requester, uow: sessionmaker) -> int | None
     return owners.pop() if len(owners) == 1 else None
 
 
+@dataclass(frozen=True)
+class _Change:
+    """An order the requester may change, loaded in the use case's session."""
+
+    order: Order
+    view: OrderView
+    repository: OrderRepository
+
+
+def _change(
+    session: Session,
+    requester: Requester,
+    number: str,
+    rule: Callable[[OrderView], order_rules.Decision],
+) -> _Change | Outcome:
+    """The order if it is the requester's and `rule` allows the change; else what to say."""
+    order = _accessible(session, requester, number)
+    if order is None:
+        return Outcome(False, not_found_message(requester, number))
+    repository = OrderRepository(session)
+    view = repository.view(number)
+    assert view is not None
+    decision = rule(view)
+    if not decision.allowed:
+        return Outcome(False, decision.reason)
+    return _Change(order, view, repository)
+
+
 def cancel_order(requester: Requester, number: str, uow: sessionmaker, now: datetime) -> Outcome:
     """Cancel the requester's order if it has not shipped yet."""
     with session_scope(uow) as session:
-        order = _accessible(session, requester, number)
-        if order is None:
-            return Outcome(False, not_found_message(requester, number))
-        repository = OrderRepository(session)
-        view = repository.view(number)
-        assert view is not None
-        decision = order_rules.cancellation(view)
-        if not decision.allowed:
-            return Outcome(False, decision.reason)
-        repository.cancel(order, requester.conversation_id, now)
-        return Outcome(True, order_rules.cancelled_message(view))
+        change = _change(session, requester, number, order_rules.cancellation)
+        if isinstance(change, Outcome):
+            return change
+        change.repository.cancel(change.order, requester.conversation_id, now)
+        return Outcome(True, order_rules.cancelled_message(change.view))
 
 
 def may_change_address(requester: Requester, number: str, uow: sessionmaker) -> bool:
@@ -194,16 +217,10 @@ def change_address(
 ) -> Outcome:
     """Send the requester's order to a new address if it has not shipped yet."""
     with session_scope(uow) as session:
-        order = _accessible(session, requester, number)
-        if order is None:
-            return Outcome(False, not_found_message(requester, number))
-        repository = OrderRepository(session)
-        view = repository.view(number)
-        assert view is not None
-        decision = order_rules.address_change(view)
-        if not decision.allowed:
-            return Outcome(False, decision.reason)
-        repository.change_address(order, address, requester.conversation_id, now)
+        change = _change(session, requester, number, order_rules.address_change)
+        if isinstance(change, Outcome):
+            return change
+        change.repository.change_address(change.order, address, requester.conversation_id, now)
         return Outcome(True, f"Done — order {number} will now be delivered to: {address}")
 
 
@@ -211,18 +228,19 @@ def open_return(
     requester: Requester, number: str, uow: sessionmaker, now: datetime, policies: Policies
 ) -> Outcome:
     """Open a return for the requester's delivered order, under the return policy."""
-    with session_scope(uow) as session:
-        order = _accessible(session, requester, number)
-        if order is None:
-            return Outcome(False, not_found_message(requester, number))
-        repository = OrderRepository(session)
-        view = repository.view(number)
-        assert view is not None
+
+    def eligible(view: OrderView) -> order_rules.Decision:
         decision = order_rules.return_eligibility(view, now.date(), policies)
-        if not decision.allowed:
-            return Outcome(False, f"{decision.reason} {policies.returns_text()}")
+        if decision.allowed:
+            return decision
+        return order_rules.Decision(False, f"{decision.reason} {policies.returns_text()}")
+
+    with session_scope(uow) as session:
+        change = _change(session, requester, number, eligible)
+        if isinstance(change, Outcome):
+            return change
         request = ReturnRepository(session).open(
-            order, "requested in chat", requester.conversation_id, now
+            change.order, "requested in chat", requester.conversation_id, now
         )
         policy = policies.raw["returns"]
         return Outcome(
