@@ -67,8 +67,15 @@ def test_the_api_answers_only_with_the_token(running_bot: RunningBot):
         assert running_bot.api(f"/conversations/{me}/tracker", token=token)[0] == 401
         assert running_bot.api(f"/conversations/{me}/story", token=token)[0] == 401
         event = {"event": "bot", "text": "injected"}
-        assert running_bot.api(f"/conversations/{me}/tracker/events", "POST", event, token)[0] == 401
-        assert running_bot.api(f"/conversations/{me}/execute", "POST", {"name": "utter_greet"}, token)[0] == 401
+        assert (
+            running_bot.api(f"/conversations/{me}/tracker/events", "POST", event, token)[0] == 401
+        )
+        assert (
+            running_bot.api(f"/conversations/{me}/execute", "POST", {"name": "utter_greet"}, token)[
+                0
+            ]
+            == 401
+        )
         assert running_bot.api("/model", "PUT", {"model_file": str(MODEL)}, token)[0] == 401
         assert running_bot.api("/model/parse", "POST", {"text": "hi"}, token)[0] == 401
     status, tracker = running_bot.api(f"/conversations/{me}/tracker")
@@ -80,7 +87,9 @@ def test_the_api_answers_only_with_the_token(running_bot: RunningBot):
         f"/conversations/{me}/tracker/events", "POST", {"event": "bot", "text": "from the owner"}
     )
     assert status == 200
-    status, executed = running_bot.api(f"/conversations/{me}/execute", "POST", {"name": "utter_greet"})
+    status, executed = running_bot.api(
+        f"/conversations/{me}/execute", "POST", {"name": "utter_greet"}
+    )
     assert status == 200 and executed["messages"]
     texts = [e.get("text") for e in running_bot.api(f"/conversations/{me}/tracker")[1]["events"]]
     assert "from the owner" in texts
@@ -95,7 +104,10 @@ def test_the_api_answers_only_with_the_token(running_bot: RunningBot):
 
 def test_browsers_may_call_the_rasa_server_only_from_the_website(running_bot: RunningBot):
     website = running_bot.web_url  # http://127.0.0.1:<web port>, the page the widget is on
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     for path in (WEBHOOK, "/status", "/socket.io/?EIO=4&transport=polling"):
         url = f"{running_bot.rasa_url}{path}"
         assert origin_headers(url, "OPTIONS", Origin=EVIL, **preflight) == []
@@ -103,7 +115,10 @@ def test_browsers_may_call_the_rasa_server_only_from_the_website(running_bot: Ru
     # the answers themselves; socket.io's handshake has the header once, not twice
     handshake = f"{running_bot.rasa_url}/socket.io/?EIO=4&transport=polling"
     assert origin_headers(handshake, Origin=website) == [website]
-    assert origin_headers(f"{running_bot.rasa_url}/status?token={running_bot.api_token}", Origin=EVIL) == []
+    assert (
+        origin_headers(f"{running_bot.rasa_url}/status?token={running_bot.api_token}", Origin=EVIL)
+        == []
+    )
 
 
 async def socketio_reply(bot: RunningBot, origin: str) -> str:
@@ -235,8 +250,12 @@ def test_a_token_in_the_metadata_is_sealed_and_never_stored(running_bot: Running
     assert channel_metadata(anonymous) == {"client": "127.0.0.1"}
 
     with sqlite3.connect(running_bot.var_dir / "tracker.db") as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id IN (?, ?)", (me, stranger)).fetchall()
-        leaked = db.execute("SELECT count(*) FROM events WHERE instr(data, ?) > 0", (token,)).fetchone()
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id IN (?, ?)", (me, stranger)
+        ).fetchall()
+        leaked = db.execute(
+            "SELECT count(*) FROM events WHERE instr(data, ?) > 0", (token,)
+        ).fetchone()
     assert rows and leaked == (0,)
     assert not any("6.6.6.6" in data or "Eve" in data for (data,) in rows)
 

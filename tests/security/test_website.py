@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -21,7 +20,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 from bot import cli
 from bot.auth.keys import signing_key
 from bot.auth.tokens import decode
-from bot.bootstrap import Services, bootstrap
+from bot.bootstrap import Services
 from bot.demo.seed import META_KEY
 from bot.settings import Settings
 from bot.storage.models import Customer, Meta
@@ -33,13 +32,6 @@ from tests.web.conftest import NOW
 from tests.web.staff_support import PASSWORD, add_user, csrf_in, login
 
 BURST = 50
-
-
-@pytest.fixture
-def web_services(settings: Settings, session_factory) -> Iterator[Services]:
-    built = bootstrap(settings, now=lambda: NOW)
-    yield built
-    built.close()
 
 
 @pytest.fixture
