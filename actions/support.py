@@ -10,10 +10,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import YES_NO, SupportAction, recent_user_texts
+from bot.experiments.exposure import exposed_variant
 from bot.storage.repositories import CustomerRepository, TicketRepository
 from bot.storage.session import session_scope
 from bot.support import order_service
-from bot.support.fallback import consecutive_misunderstandings
+from bot.support.fallback import (
+    CONTROL_OFFER,
+    EARLY_HANDOFF,
+    consecutive_misunderstandings,
+    offers_person,
+    variant_matters,
+)
+from bot.survey.records import current_session, session_key
 
 
 class ActionShippingInfo(SupportAction):
@@ -99,9 +107,27 @@ class ActionHandleFallback(SupportAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Ask the customer to rephrase once; after that, offer a person."""
-        if consecutive_misunderstandings(tracker.events) >= 2:
+        misses = consecutive_misunderstandings(tracker.events)
+        variant = CONTROL_OFFER
+        if variant_matters(misses):
+            services = self.services
+            session = current_session(tracker.events)
+            variant = exposed_variant(
+                services.experiments().get(EARLY_HANDOFF),
+                self.requester(tracker).customer_id,
+                tracker.sender_id,
+                session_key(session[0]) if session else "0",
+                services.session_factory,
+                services.now(),
+                fallback=CONTROL_OFFER,
+            )
+        if offers_person(misses, variant):
+            first = misses == 1
             dispatcher.utter_message(
-                text="I'm sorry, I still can't help with that. Would you like me to connect you "
+                text="Sorry, I didn't quite get that. Would you like me to connect you with a "
+                "person from our support team? Or say it in other words, and I'll try again."
+                if first
+                else "I'm sorry, I still can't help with that. Would you like me to connect you "
                 "with a person from our support team?",
                 buttons=YES_NO,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.auth.keys import signing_key
+from bot.experiments.declarations import Declarations, load_experiments
 from bot.settings import Settings
 from bot.storage.repositories import ProductRepository
 from bot.storage.session import create_db_engine, make_session_factory, session_scope
@@ -21,6 +23,9 @@ from bot.support.products import line_of
 
 if TYPE_CHECKING:
     from bot.recommender.shop import ShopRecommender
+
+
+logger = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -37,6 +42,7 @@ class Services:
     _matcher: ProductMatcher | None = field(default=None, repr=False)
     _signing_key: str | None = field(default=None, repr=False)
     _recommender: ShopRecommender | None = field(default=None, repr=False)
+    _experiments: Declarations | None = field(default=None, repr=False)
 
     def product_matcher(self) -> ProductMatcher:
         """The catalog index, built on first use (the catalog changes only when re-seeded)."""
@@ -56,6 +62,14 @@ class Services:
 
             self._recommender = load_or_fallback(model_folder(self.settings), self.session_factory)
         return self._recommender
+
+    def experiments(self) -> Declarations:
+        """The declared experiments, read once per process; bad entries are logged and left out."""
+        if self._experiments is None:
+            self._experiments = load_experiments(self.settings.experiments_file)
+            for problem in self._experiments.problems:
+                logger.warning("%s, %s: left out", self.settings.experiments_file, problem)
+        return self._experiments
 
     def signing_key(self) -> str:
         """The key that signs role tokens: from the settings, or kept under var/."""

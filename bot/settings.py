@@ -74,6 +74,8 @@ class Settings:
     max_order_proof_failures_per_client: int = 10
     order_proof_window_seconds: int = 3600
     policies_file: Path = PROJECT_ROOT / "data" / "policies.yml"
+    # The customer-experience experiments the bot runs (see data/experiments.yml).
+    experiments_file: Path = PROJECT_ROOT / "data" / "experiments.yml"
     # How many times the bot accepts a wrong order number before offering a person.
     max_order_lookup_failures: int = 2
     # How closely a typed product name must match a catalog name (0..1).
@@ -83,6 +85,10 @@ class Settings:
     # Who is offered a follow-up by a person: detractors and unhappy customers.
     followup_nps_max: int = 6
     followup_csat_max: int = 2
+    # --- the metrics ---
+    # Fewest answers behind an NPS or CSAT that is shown as a number; with fewer, the
+    # dashboard, the chat, the report and the CLI say "too few answers (n = 7)".
+    min_sample_size: int = 10
     # How long a SQLite writer waits for a lock before giving up.
     sqlite_busy_timeout_ms: int = 5000
     # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
@@ -137,6 +143,9 @@ class Settings:
                 _env("SUPPORTBOT_MAX_ORDER_PROOF_FAILURES_PER_CLIENT", "10")
             ),
             order_proof_window_seconds=int(_env("SUPPORTBOT_ORDER_PROOF_WINDOW_SECONDS", "3600")),
+            experiments_file=Path(
+                _env("SUPPORTBOT_EXPERIMENTS", str(PROJECT_ROOT / "data" / "experiments.yml"))
+            ),
             policies_file=Path(
                 _env("SUPPORTBOT_POLICIES", str(PROJECT_ROOT / "data" / "policies.yml"))
             ),
@@ -146,6 +155,7 @@ class Settings:
             max_survey_failures=int(_env("SUPPORTBOT_MAX_SURVEY_FAILURES", "2")),
             followup_nps_max=int(_env("SUPPORTBOT_FOLLOWUP_NPS_MAX", "6")),
             followup_csat_max=int(_env("SUPPORTBOT_FOLLOWUP_CSAT_MAX", "2")),
+            min_sample_size=int(_env("SUPPORTBOT_MIN_SAMPLE_SIZE", "10")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),

@@ -18,7 +18,10 @@ from tests.servers import running_bot  # noqa: F401 - the session's servers, sha
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings whose databases live in this test's temporary folder."""
-    return Settings(var_dir=tmp_path, demo_today="2026-11-01")
+    # No experiments unless a test declares some: a conversation's variant depends on its id.
+    return Settings(
+        var_dir=tmp_path, demo_today="2026-11-01", experiments_file=tmp_path / "experiments.yml"
+    )
 
 
 @pytest.fixture

@@ -348,3 +348,26 @@ class OrderProofAttempt(Base):
     conversation_id = Column(String(255), nullable=False)
     succeeded = Column(Boolean, nullable=False, default=False)
     attempted_at = Column(DateTime, nullable=False)
+
+
+class ExperimentExposure(Base):
+    """A conversation session in which an experiment's variant changed what the customer saw.
+
+    One row per experiment and session (written idempotently), so every metric of the
+    session's conversation and survey rows can be cut by variant.
+    """
+
+    __tablename__ = "experiment_exposures"
+    __table_args__ = (
+        UniqueConstraint("experiment", "conversation_id", "session_key", name="uq_experiment_exposures_session"),
+        Index("ix_experiment_exposures_experiment", "experiment", "variant", "exposed_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    experiment = Column(String(80), nullable=False)
+    variant = Column(String(64), nullable=False)
+    # What was randomised: "customer:<id>" or "conversation:<id>".
+    unit = Column(String(300), nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    session_key = Column(String(64), nullable=False)
+    exposed_at = Column(DateTime, nullable=False)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from bot.storage.models import (
     Conversation,
     Customer,
+    ExperimentExposure,
     Order,
     OrderEvent,
     OrderItem,
@@ -152,9 +153,13 @@ class OrderProofRepository:
         conversation_id: str | None = None,
     ) -> int:
         """Failed attempts since `since` for the one key given."""
-        statement = select(func.count()).select_from(OrderProofAttempt).where(
-            OrderProofAttempt.attempted_at >= since,
-            OrderProofAttempt.succeeded.is_(False),
+        statement = (
+            select(func.count())
+            .select_from(OrderProofAttempt)
+            .where(
+                OrderProofAttempt.attempted_at >= since,
+                OrderProofAttempt.succeeded.is_(False),
+            )
         )
         if order_number is not None:
             statement = statement.where(OrderProofAttempt.order_number == order_number[:16])
@@ -433,3 +438,49 @@ class ConversationRepository:
         self.session.execute(
             _summary_upsert(dialect), [dataclasses.asdict(summary) for summary in summaries]
         )
+
+
+class ExposureRepository:
+    """Experiment exposures: one row per experiment and conversation session, never twice."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self,
+        experiment: str,
+        variant: str,
+        unit: str,
+        conversation_id: str,
+        session_key: str,
+        now: datetime,
+    ) -> bool:
+        """Store the exposure unless the session has one already; whether it was new."""
+        dialect = self.session.get_bind().dialect.name
+        insert = _INSERT_FOR_DIALECT.get(dialect)
+        if insert is None:
+            raise NotImplementedError(
+                f"exposures are written on SQLite and PostgreSQL, not {dialect}"
+            )
+        statement = (
+            insert(ExperimentExposure)
+            .values(
+                experiment=experiment,
+                variant=variant,
+                unit=unit[:300],
+                conversation_id=conversation_id[:255],
+                session_key=session_key,
+                exposed_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["experiment", "conversation_id", "session_key"])
+        )
+        return bool(self.session.execute(statement).rowcount)
+
+    def counts(self, experiment: str) -> dict[str, int]:
+        """Exposed sessions per variant."""
+        rows = self.session.execute(
+            select(ExperimentExposure.variant, func.count())
+            .where(ExperimentExposure.experiment == experiment)
+            .group_by(ExperimentExposure.variant)
+        ).all()
+        return {variant: int(count) for variant, count in rows}

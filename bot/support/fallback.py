@@ -32,3 +32,20 @@ def consecutive_misunderstandings(events: Iterable[Mapping[str, Any]]) -> int:
             break
         count += 1
     return count
+
+
+# The experiment on when to offer a person (data/experiments.yml): after the first
+# misunderstanding, or (the control) after the second.
+EARLY_HANDOFF = "early-handoff"
+OFFER_AFTER = {"first-miss": 1, "second-miss": 2}
+CONTROL_OFFER = "second-miss"
+
+
+def offers_person(misses: int, variant: str = CONTROL_OFFER) -> bool:
+    """Whether this many misunderstandings in a row get the offer of a person."""
+    return misses >= OFFER_AFTER.get(variant, OFFER_AFTER[CONTROL_OFFER])
+
+
+def variant_matters(misses: int) -> bool:
+    """Whether the variants differ at this point of the conversation (the exposure point)."""
+    return min(OFFER_AFTER.values()) <= misses < max(OFFER_AFTER.values())

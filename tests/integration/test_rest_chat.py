@@ -7,6 +7,9 @@ import uuid
 
 import pytest
 
+from bot.experiments.assignment import assign, unit_of
+from bot.experiments.declarations import load_experiments
+from bot.settings import PROJECT_ROOT
 from tests.integration.conftest import RunningBot
 
 pytestmark = pytest.mark.integration
@@ -99,10 +102,31 @@ def test_cancel_refused_once_shipped(running_bot, orders):
     assert status == "shipped"
 
 
+def sender_in(variant: str) -> str:
+    """A new conversation that the early-handoff experiment puts in `variant`."""
+    experiment = load_experiments(PROJECT_ROOT / "data" / "experiments.yml").get("early-handoff")
+    assert experiment is not None
+    while True:
+        me = sender()
+        if assign(experiment, unit_of(None, me)).variant == variant:
+            return me
+
+
 def test_fallback_rephrases_once_then_offers_a_person(running_bot):
-    me = sender()
+    me = sender_in("second-miss")
     assert "other words" in running_bot.texts(me, "xqzzv blorf")
     assert "connect you with a person" in running_bot.texts(me, "qwop zzkr")
+
+
+def test_in_the_early_handoff_variant_a_person_is_offered_at_the_first_miss(running_bot):
+    me = sender_in("first-miss")
+    assert "connect you with a person" in running_bot.texts(me, "xqzzv blorf")
+    assert "ticket #" in running_bot.texts(me, "yes")
+    with app_db(running_bot) as db:
+        exposed = db.execute(
+            "SELECT experiment, variant FROM experiment_exposures WHERE conversation_id = ?", (me,)
+        ).fetchall()
+    assert exposed == [("early-handoff", "first-miss")]
 
 
 def test_product_question_with_a_typo(running_bot):

@@ -1,0 +1,1 @@
+"""Customer-experience experiments: declarations, assignment, exposure and analysis."""
