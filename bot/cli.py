@@ -282,10 +282,11 @@ def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         cut = Cut(topic=args.topic, channel=args.channel, variant=args.variant)
         with session_scope(services.session_factory) as session:
+            min_n = settings.min_sample_size
             if args.json:
-                _print_json(metrics_json(session, period, cut, args.by))
+                _print_json(metrics_json(session, period, cut, args.by, min_n))
             else:
-                print(metrics_text(session, period, cut, args.by))
+                print(metrics_text(session, period, cut, args.by, min_n))
     return 0
 
 
@@ -297,7 +298,13 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         print("--months must be at least 1.", file=sys.stderr)
         return 2
     with _services(settings) as services, session_scope(services.session_factory) as session:
-        path = write_report(session, Path(args.out), services.now(), months=args.months)
+        path = write_report(
+            session,
+            Path(args.out),
+            services.now(),
+            months=args.months,
+            min_n=settings.min_sample_size,
+        )
     if args.json:
         _print_json({"report": str(path)})
     else:
@@ -775,6 +782,9 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub.add_parser("list", parents=[common], help="list the accounts").set_defaults(
         func=cmd_user_list
     )
+    from bot.experiments.cli import add_commands as add_experiment_commands
+
+    add_experiment_commands(sub, common)
     forget = sub.add_parser(
         "forget", help="erase a customer's conversations and anonymise their records"
     )
