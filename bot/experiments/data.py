@@ -1,0 +1,137 @@
+"""Per-variant sums of an experiment's metrics, from the app database (in SQL, not rows).
+
+An exposed conversation session is joined with its conversation summary and its survey row
+(both keyed by conversation id and session key), so every metric the bot stores can be cut
+by variant. The sums are what the statistics need and nothing more: counts for rates, the
+three NPS groups, and n, sum and sum of squares for means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Conversation, ExperimentExposure, Recommendation, SurveyResponse
+
+
+@dataclass(frozen=True)
+class RateCounts:
+    n: int
+    hits: int
+
+
+@dataclass(frozen=True)
+class NpsCounts:
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def n(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+
+@dataclass(frozen=True)
+class MeanSums:
+    n: int
+    total: float
+    total_of_squares: float
+
+
+Sums = RateCounts | NpsCounts | MeanSums
+
+
+def _exposed(experiment: str) -> Any:
+    return ExperimentExposure.experiment == experiment
+
+
+def _surveys(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
+    join = and_(
+        SurveyResponse.conversation_id == ExperimentExposure.conversation_id,
+        SurveyResponse.session_key == ExperimentExposure.session_key,
+    )
+    if metric == "csat":
+        columns = [
+            func.count(SurveyResponse.csat),
+            func.sum(case((SurveyResponse.csat >= 4, 1), else_=0)),
+        ]
+    else:
+        columns = [
+            func.sum(case((SurveyResponse.nps >= 9, 1), else_=0)),
+            func.sum(case((SurveyResponse.nps.between(7, 8), 1), else_=0)),
+            func.sum(case((SurveyResponse.nps <= 6, 1), else_=0)),
+        ]
+    rows = session.execute(
+        select(ExperimentExposure.variant, *columns)
+        .join(SurveyResponse, join)
+        .where(_exposed(experiment))
+        .group_by(ExperimentExposure.variant)
+    ).all()
+    if metric == "csat":
+        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+    return {v: NpsCounts(int(p or 0), int(pa or 0), int(d or 0)) for v, p, pa, d in rows}
+
+
+def _conversations(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
+    join = and_(
+        Conversation.conversation_id == ExperimentExposure.conversation_id,
+        Conversation.session_key == ExperimentExposure.session_key,
+    )
+    query = select(ExperimentExposure.variant).join(Conversation, join).where(_exposed(experiment))
+    if metric == "first_response_time":
+        seconds = Conversation.first_response_seconds
+        rows = session.execute(
+            query.add_columns(
+                func.count(seconds), func.sum(seconds), func.sum(seconds * seconds)
+            ).group_by(ExperimentExposure.variant)
+        ).all()
+        return {v: MeanSums(int(n or 0), float(s or 0), float(q or 0)) for v, n, s, q in rows}
+    if metric == "survey_response_rate":
+        answered = case(
+            (and_(SurveyResponse.id.is_not(None), SurveyResponse.status != "declined"), 1), else_=0
+        )
+        rows = session.execute(
+            query.add_columns(func.count(), func.sum(answered))
+            .outerjoin(
+                SurveyResponse,
+                and_(
+                    SurveyResponse.conversation_id == Conversation.conversation_id,
+                    SurveyResponse.session_key == Conversation.session_key,
+                ),
+            )
+            .where(Conversation.survey_asked.is_(True))
+            .group_by(ExperimentExposure.variant)
+        ).all()
+        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+    handed_off = case((Conversation.handed_off.is_(True), 1), else_=0)
+    rows = session.execute(
+        query.add_columns(func.count(), func.sum(handed_off)).group_by(ExperimentExposure.variant)
+    ).all()
+    if metric == "handoff_rate":
+        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+    return {v: RateCounts(int(n or 0), int(n or 0) - int(h or 0)) for v, n, h in rows}
+
+
+def _recommendations(session: Session, experiment: str) -> dict[str, Sums]:
+    picked = case((Recommendation.picked_at.is_not(None), 1), else_=0)
+    rows = session.execute(
+        select(ExperimentExposure.variant, func.count(), func.sum(picked))
+        .join(Recommendation, Recommendation.conversation_id == ExperimentExposure.conversation_id)
+        .where(_exposed(experiment))
+        .group_by(ExperimentExposure.variant)
+    ).all()
+    return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+
+
+def variant_sums(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
+    """The metric's sums per variant over the experiment's exposed sessions."""
+    if metric in ("csat", "nps"):
+        return _surveys(session, experiment, metric)
+    if metric in ("containment", "handoff_rate", "first_response_time", "survey_response_rate"):
+        return _conversations(session, experiment, metric)
+    if metric == "recommendation_acceptance":
+        return _recommendations(session, experiment)
+    raise ValueError(f"unknown metric {metric!r}")
