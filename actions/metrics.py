@@ -49,10 +49,12 @@ class ActionAnswerMetric(SupportAction):
             metric_entities=_entity_values(tracker, "metric"),
             period_entity=periods[0] if periods else None,
         )
+        min_n = self.services.settings.min_sample_size
         if not question.metrics and not question.pain_points and wants_overview(text):
             with session_scope(self.services.session_factory) as session:
                 cut = Cut(topic=question.topic)
-                dispatcher.utter_message(text=answer_overview(session, question.period, cut))
+                reply = answer_overview(session, question.period, cut, min_n)
+                dispatcher.utter_message(text=reply)
             return []
         if not question.metrics and not question.pain_points:
             self.ask_which_metric(
@@ -60,7 +62,7 @@ class ActionAnswerMetric(SupportAction):
             )
             return []
         with session_scope(self.services.session_factory) as session:
-            dispatcher.utter_message(text=answer_question(session, question))
+            dispatcher.utter_message(text=answer_question(session, question, min_n))
         return []
 
     @staticmethod

@@ -1,7 +1,8 @@
 """A manager's metric question answered in one message, with n and 95% intervals.
 
 E.g. "NPS, last 30 days: 32 (95% CI 24 to 40, n = 412; 48% promoters, 16% detractors).
-Previous 30 days: 27 — the change is not significant."
+Previous 30 days: 27 — the change is not significant." With fewer than `min_n` answers an
+NPS or CSAT is "too few answers (n = 7)" instead of a number.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.metrics import customer_value, queries
-from bot.metrics.core import Comparison, MetricResult, compare
+from bot.metrics.core import MIN_SAMPLE_SIZE, Comparison, MetricResult, compare, too_few
 from bot.metrics.overview import overview
 from bot.metrics.periods import Period
 from bot.metrics.queries import EVERYTHING, Cut
@@ -63,10 +64,12 @@ def _bare(metric: str, value: float) -> str:
     return f"{value:.0f}"
 
 
-def format_result(metric: str, result: MetricResult) -> str:
+def format_result(metric: str, result: MetricResult, min_n: int = MIN_SAMPLE_SIZE) -> str:
     """ "32 (95% CI 24 to 40, n = 412; 48% promoters, 16% detractors)"."""
     if result.value is None:
         return f"no data yet (n = {result.n})"
+    if too_few(result, min_n):
+        return f"too few answers (n = {result.n:,})"
     details = [f"n = {result.n:,}"]
     if result.ci_low is not None and result.ci_high is not None:
         details.insert(
@@ -81,17 +84,23 @@ def format_result(metric: str, result: MetricResult) -> str:
     return text + ")"
 
 
-def format_change(metric: str, comparison: Comparison, previous_label: str) -> str:
+def format_change(
+    metric: str, comparison: Comparison, previous_label: str, min_n: int = MIN_SAMPLE_SIZE
+) -> str:
     """ "Previous 30 days: 27 — the change is not significant." """
     before = comparison.previous
     if before.value is None:
         return f"{previous_label.capitalize()}: no data to compare with."
-    head = (
-        f"{previous_label[:1].upper()}{previous_label[1:]}: {format_number(metric, before.value)}"
+    shown = (
+        f"too few answers (n = {before.n:,})"
+        if too_few(before, min_n)
+        else format_number(metric, before.value)
     )
+    head = f"{previous_label[:1].upper()}{previous_label[1:]}: {shown}"
     if comparison.difference is None:
         return head + "."
-    if comparison.ci_low is None or comparison.ci_high is None:
+    few = too_few(comparison.current, min_n) or too_few(before, min_n)
+    if few or comparison.ci_low is None or comparison.ci_high is None:
         return head + " — too few answers to tell whether it changed."
     if not comparison.significant:
         return head + " — the change is not significant."
@@ -122,7 +131,13 @@ def _customer_metric(session: Session, metric: str, period: Period) -> MetricRes
     return retention if metric == "retention" else customer_value.churn(retention)
 
 
-def answer_metric(session: Session, metric: str, period: Period, cut: Cut = EVERYTHING) -> str:
+def answer_metric(
+    session: Session,
+    metric: str,
+    period: Period,
+    cut: Cut = EVERYTHING,
+    min_n: int = MIN_SAMPLE_SIZE,
+) -> str:
     """One metric of a period with its interval, and how it compares with the period before."""
     previous = period.previous()
     if metric in CUSTOMER_METRICS:
@@ -142,13 +157,19 @@ def answer_metric(session: Session, metric: str, period: Period, cut: Cut = EVER
         session, metric, (period.start, period.end), (previous.start, previous.end), cut
     )
     return (
-        f"{_subject(metric, period, cut)}: {format_result(metric, comparison.current)}. "
-        + format_change(metric, comparison, previous.label)
+        f"{_subject(metric, period, cut)}: {format_result(metric, comparison.current, min_n)}. "
+        + format_change(metric, comparison, previous.label, min_n)
     )
 
 
 def answer_breakdown(
-    session: Session, metric: str, period: Period, by: str, cut: Cut = EVERYTHING, limit: int = 8
+    session: Session,
+    metric: str,
+    period: Period,
+    by: str,
+    cut: Cut = EVERYTHING,
+    limit: int = 8,
+    min_n: int = MIN_SAMPLE_SIZE,
 ) -> str:
     """One metric per topic, channel or variant, biggest samples first."""
     if metric in CUSTOMER_METRICS:
@@ -159,13 +180,15 @@ def answer_breakdown(
     lines = [f"{label(metric)} by {by}, {period.label}:"]
     for name, result in list(groups.items())[:limit]:
         shown = TOPIC_LABELS.get(name, name) if by == "topic" else name
-        lines.append(f"• {shown}: {format_result(metric, result)}")
+        lines.append(f"• {shown}: {format_result(metric, result, min_n)}")
     if len(groups) > limit:
         lines.append(f"…and {len(groups) - limit} more with fewer answers.")
     return "\n".join(lines)
 
 
-def answer_pain_points(session: Session, period: Period, cut: Cut = EVERYTHING) -> str:
+def answer_pain_points(
+    session: Session, period: Period, cut: Cut = EVERYTHING, min_n: int = MIN_SAMPLE_SIZE
+) -> str:
     """The topics with the lowest CSAT and most detractors, with their samples."""
     points = queries.pain_points(
         session, period.start, period.end, min_answers=MIN_PAIN_POINT_ANSWERS, cut=cut
@@ -180,11 +203,16 @@ def answer_pain_points(session: Session, period: Period, cut: Cut = EVERYTHING) 
         f"{MIN_PAIN_POINT_ANSWERS} answers):"
     ]
     for rank, point in enumerate(points, start=1):
+        score = (
+            "too few answers"
+            if too_few(point.nps, min_n)
+            else format_number("nps", point.nps.value or 0)
+        )
         lines.append(
             f"{rank}. {TOPIC_LABELS.get(point.topic, point.topic)}: CSAT "
-            f"{format_result('csat', point.csat)}, "
+            f"{format_result('csat', point.csat, min_n)}, "
             f"{format_number('csat', point.detractor_share.value or 0)} detractors "
-            f"(NPS {format_number('nps', point.nps.value or 0)}, n = {point.nps.n:,})"
+            f"(NPS {score}, n = {point.nps.n:,})"
         )
     return "\n".join(lines)
 
@@ -202,29 +230,39 @@ def wants_overview(text: str) -> bool:
     return any(word in lowered for word in OVERVIEW_WORDS)
 
 
-def answer_overview(session: Session, period: Period, cut: Cut = EVERYTHING) -> str:
+def answer_overview(
+    session: Session, period: Period, cut: Cut = EVERYTHING, min_n: int = MIN_SAMPLE_SIZE
+) -> str:
     """The headline metrics of a period in one message, each with its change."""
     rows = {row.metric: row for row in overview(session, period, cut, with_customers=False)}
     lines = [f"The headline numbers, {period.label} (95% intervals; vs {period.previous().label}):"]
     for metric in HEADLINE_METRICS:
         row = rows[metric]
-        change = format_change(metric, row.comparison, "before").split(" — ", 1)
+        change = format_change(metric, row.comparison, "before", min_n).split(" — ", 1)
         verdict = change[1].rstrip(".") if len(change) == 2 else "no earlier data"
-        lines.append(f"• {label(metric)}: {format_result(metric, row.current)}; {verdict}")
+        lines.append(f"• {label(metric)}: {format_result(metric, row.current, min_n)}; {verdict}")
     return "\n".join(lines)
 
 
-def answer_question(session: Session, question: MetricQuestion) -> str:
-    """The whole reply to a manager's question (metrics, cut, breakdown or pain points)."""
+def answer_question(
+    session: Session, question: MetricQuestion, min_n: int = MIN_SAMPLE_SIZE
+) -> str:
+    """The whole reply to a manager's question (metrics, cut, breakdown or pain points).
+
+    `min_n` is the fewest answers behind an NPS or CSAT given as a number
+    (`Settings.min_sample_size`).
+    """
     cut = Cut(topic=question.topic)
     if question.pain_points:
-        return answer_pain_points(session, question.period, cut)
+        return answer_pain_points(session, question.period, cut, min_n)
     parts = []
     for metric in question.metrics:
         if metric not in CUSTOMER_METRICS and not queries.is_supported(metric):
             parts.append(f"I can't report {label(metric)} yet.")
         elif question.by:
-            parts.append(answer_breakdown(session, metric, question.period, question.by, cut))
+            parts.append(
+                answer_breakdown(session, metric, question.period, question.by, cut, min_n=min_n)
+            )
         else:
-            parts.append(answer_metric(session, metric, question.period, cut))
+            parts.append(answer_metric(session, metric, question.period, cut, min_n))
     return "\n\n".join(parts)

@@ -1,4 +1,8 @@
-"""What `supportbot metrics` prints: a table for people, JSON for programs."""
+"""What `supportbot metrics` prints: a table for people, JSON for programs.
+
+An NPS or CSAT of fewer than `min_n` answers (`Settings.min_sample_size`) shows as
+"too few" in the table, with a note under it, and as `"too_few": true` in the JSON.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.metrics.answers import PERCENT_METRICS, format_number, label
-from bot.metrics.core import Comparison, MetricResult
+from bot.metrics.core import MIN_SAMPLE_SIZE, Comparison, MetricResult, too_few
 from bot.metrics.overview import breakdown, comparison_json, overview, result_json
 from bot.metrics.periods import Period
 from bot.metrics.queries import EVERYTHING, Cut
@@ -17,19 +21,23 @@ from bot.metrics.questions import TOPIC_LABELS
 BREAKDOWN_COLUMNS = ("nps", "csat", "containment", "first_response_time", "survey_response_rate")
 
 
-def _cell(metric: str, result: MetricResult) -> str:
-    return "–" if result.value is None else format_number(metric, result.value)
+def _cell(metric: str, result: MetricResult, min_n: int) -> str:
+    if result.value is None:
+        return "–"
+    return "too few" if too_few(result, min_n) else format_number(metric, result.value)
 
 
-def _interval(metric: str, result: MetricResult) -> str:
-    if result.ci_low is None or result.ci_high is None:
+def _interval(metric: str, result: MetricResult, min_n: int) -> str:
+    if result.ci_low is None or result.ci_high is None or too_few(result, min_n):
         return "–"
     return f"{format_number(metric, result.ci_low)} to {format_number(metric, result.ci_high)}"
 
 
-def _change(metric: str, comparison: Comparison) -> str:
+def _change(metric: str, comparison: Comparison, min_n: int) -> str:
     if comparison.difference is None:
         return "–"
+    if too_few(comparison.current, min_n) or too_few(comparison.previous, min_n):
+        return "too few answers to tell"
     sign = "+" if comparison.difference >= 0 else "−"
     if metric in PERCENT_METRICS or metric == "nps":
         size = f"{abs(comparison.difference):.0f} pts"
@@ -55,12 +63,28 @@ def _span(period: Period) -> str:
     return f"{period.start:%d %b %Y} – {last_day:%d %b %Y}"
 
 
+def _too_few_notes(comparison: Comparison, name: str, min_n: int) -> list[str]:
+    """E.g. "NPS: too few answers (n = 7); a number needs at least 10." """
+    notes = []
+    for result, which in ((comparison.current, ""), (comparison.previous, ", previous period")):
+        if too_few(result, min_n):
+            notes.append(
+                f"{name}{which}: too few answers (n = {result.n:,}); a number needs at least "
+                f"{min_n} (SUPPORTBOT_MIN_SAMPLE_SIZE)."
+            )
+    return notes
+
+
 def metrics_text(
-    session: Session, period: Period, cut: Cut = EVERYTHING, by: str | None = None
+    session: Session,
+    period: Period,
+    cut: Cut = EVERYTHING,
+    by: str | None = None,
+    min_n: int = MIN_SAMPLE_SIZE,
 ) -> str:
     """The metrics of a period as an aligned table, with intervals, n and the change."""
     if by:
-        return _breakdown_text(session, period, cut, by)
+        return _breakdown_text(session, period, cut, by, min_n)
     previous = period.previous()
     lines = [
         f"Customer-experience metrics, {period.label}{_describe_cut(cut)} ({_span(period)}), "
@@ -68,24 +92,28 @@ def metrics_text(
         "",
         f"{'metric':<24}{'value':>12}  {'95% CI':<22}{'n':>9}  {'previous':>11}  change",
     ]
+    notes: list[str] = []
     for row in overview(session, period, cut):
         now = row.current
+        notes += _too_few_notes(row.comparison, label(row.metric), min_n)
         lines.append(
-            f"{label(row.metric):<24}{_cell(row.metric, now):>12}  "
-            f"{_interval(row.metric, now):<22}{now.n:>9,}  "
-            f"{_cell(row.metric, row.previous):>11}  {_change(row.metric, row.comparison)}"
+            f"{label(row.metric):<24}{_cell(row.metric, now, min_n):>12}  "
+            f"{_interval(row.metric, now, min_n):<22}{now.n:>9,}  "
+            f"{_cell(row.metric, row.previous, min_n):>11}  "
+            f"{_change(row.metric, row.comparison, min_n)}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
-def _breakdown_text(session: Session, period: Period, cut: Cut, by: str) -> str:
+def _breakdown_text(session: Session, period: Period, cut: Cut, by: str, min_n: int) -> str:
     groups = breakdown(session, period, by, cut)
     header = f"{by:<22}{'chats':>8}" + "".join(f"{label(m):>22}" for m in BREAKDOWN_COLUMNS)
     lines = [f"Metrics by {by}, {period.label}{_describe_cut(cut)} ({_span(period)})", "", header]
     for name, results in groups.items():
         shown = TOPIC_LABELS.get(name, name) if by == "topic" else name
         cells = "".join(
-            f"{_cell(m, results[m]) + f' (n={results[m].n:,})':>22}" for m in BREAKDOWN_COLUMNS
+            f"{_cell(m, results[m], min_n) + f' (n={results[m].n:,})':>22}"
+            for m in BREAKDOWN_COLUMNS
         )
         lines.append(f"{shown:<22}{results['containment'].n:>8,}{cells}")
     if not groups:
@@ -94,7 +122,11 @@ def _breakdown_text(session: Session, period: Period, cut: Cut, by: str) -> str:
 
 
 def metrics_json(
-    session: Session, period: Period, cut: Cut = EVERYTHING, by: str | None = None
+    session: Session,
+    period: Period,
+    cut: Cut = EVERYTHING,
+    by: str | None = None,
+    min_n: int = MIN_SAMPLE_SIZE,
 ) -> dict[str, Any]:
     """The same numbers as a JSON-ready dictionary."""
     previous = period.previous()
@@ -106,11 +138,12 @@ def metrics_json(
     if by:
         data["by"] = by
         data["groups"] = {
-            name: {metric: result_json(result) for metric, result in results.items()}
+            name: {metric: result_json(result, min_n) for metric, result in results.items()}
             for name, results in breakdown(session, period, by, cut).items()
         }
     else:
         data["metrics"] = {
-            row.metric: comparison_json(row.comparison) for row in overview(session, period, cut)
+            row.metric: comparison_json(row.comparison, min_n)
+            for row in overview(session, period, cut)
         }
     return data

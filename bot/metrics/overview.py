@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.metrics import customer_value, queries
-from bot.metrics.core import Comparison, MetricResult, compare
+from bot.metrics.core import MIN_SAMPLE_SIZE, Comparison, MetricResult, compare, too_few
 from bot.metrics.periods import Period
 from bot.metrics.queries import (
     CONVERSATION_METRICS,
@@ -93,22 +93,26 @@ def breakdown(
     return dict(sorted(groups.items(), key=lambda item: -item[1]["containment"].n))
 
 
-def result_json(result: MetricResult) -> dict[str, Any]:
+def result_json(result: MetricResult, min_n: int = MIN_SAMPLE_SIZE) -> dict[str, Any]:
+    """A result for JSON; `too_few`: an NPS or CSAT of fewer than `min_n` answers."""
     return {
         "value": result.value,
         "n": result.n,
         "ci_low": result.ci_low,
         "ci_high": result.ci_high,
         "counts": result.counts,
+        "too_few": too_few(result, min_n),
     }
 
 
-def comparison_json(comparison: Comparison) -> dict[str, Any]:
+def comparison_json(comparison: Comparison, min_n: int = MIN_SAMPLE_SIZE) -> dict[str, Any]:
+    """A comparison for JSON; never `significant` when either side has too few answers."""
+    few = too_few(comparison.current, min_n) or too_few(comparison.previous, min_n)
     return {
-        **result_json(comparison.current),
-        "previous": result_json(comparison.previous),
+        **result_json(comparison.current, min_n),
+        "previous": result_json(comparison.previous, min_n),
         "change": comparison.difference,
         "change_ci_low": comparison.ci_low,
         "change_ci_high": comparison.ci_high,
-        "significant": comparison.significant,
+        "significant": comparison.significant and not few,
     }

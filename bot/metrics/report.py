@@ -8,7 +8,8 @@ Sections, each plot with a title, axis labels and a one-sentence takeaway comput
 same numbers: the headline metrics of the last 30 days against the previous 30 days; NPS and
 CSAT per month; the score distributions; cohort retention by first-order month; pain points
 (topics by CSAT) and what unhappy customers wrote; containment and first response time per
-month. Every metric carries its n and, where it has one, its 95% interval.
+month. Every metric carries its n and, where it has one, its 95% interval; an NPS or CSAT of
+fewer than `min_n` answers reads "too few answers (n = 7)" and is left out of the plots.
 
 Plots use matplotlib's object API (`Figure` with `FigureCanvasAgg`): no pyplot, no global
 backend and no rcParams change, so importing or running this touches no global state.
@@ -43,7 +44,7 @@ from bot.metrics.answers import (
     format_result,
     label,
 )
-from bot.metrics.core import Comparison, MetricResult, nps_from_counts
+from bot.metrics.core import MIN_SAMPLE_SIZE, Comparison, MetricResult, nps_from_counts, too_few
 from bot.metrics.overview import overview
 from bot.metrics.periods import MONTH_NAMES, Period, parse_period
 from bot.metrics.queries import SURVEY_METRICS, PainPoint
@@ -118,8 +119,8 @@ def _num(metric: str, value: float) -> str:
     return _typeset(format_number(metric, value))
 
 
-def _result(metric: str, result: MetricResult) -> str:
-    return _typeset(format_result(metric, result))
+def _result(metric: str, result: MetricResult, min_n: int) -> str:
+    return _typeset(format_result(metric, result, min_n))
 
 
 def _topic(name: str) -> str:
@@ -156,11 +157,13 @@ def _signed(metric: str, value: float) -> str:
     return ("+" if value >= 0 else "-") + format_number(metric, abs(value))
 
 
-def _change(metric: str, comparison: Comparison) -> tuple[str, str]:
+def _change(metric: str, comparison: Comparison, min_n: int) -> tuple[str, str]:
     """The change against the previous period, and "better"/"worse" when it is significant."""
     difference = comparison.difference
     if difference is None:
         return "no data to compare", ""
+    if too_few(comparison.current, min_n) or too_few(comparison.previous, min_n):
+        return "too few answers to tell", ""
     unit = " points" if _is_points(metric) else ""
     text = f"{_signed(metric, difference)}{unit}"
     if comparison.ci_low is None or comparison.ci_high is None:
@@ -227,10 +230,19 @@ def _count_word(metric: str) -> str:
     return "answers" if metric in SURVEY_METRICS else "conversations"
 
 
-def trend_takeaway(metric: str, series: Sequence[tuple[date, MetricResult]]) -> str:
-    """E.g. "NPS was lowest in July 2026: −12 (n = 1,204); latest, November 2026: 20 (n = 310)."."""
+def trend_takeaway(
+    metric: str, series: Sequence[tuple[date, MetricResult]], min_n: int = MIN_SAMPLE_SIZE
+) -> str:
+    """E.g. "NPS was lowest in July 2026: −12 (n = 1,204); latest, November 2026: 20 (n = 310)".
+
+    Months with too few answers for a number (fewer than `min_n`) are left out.
+    """
     name = label(metric)
-    known = [(when, r) for when, r in series if r.value is not None]
+    with_data = [(when, r) for when, r in series if r.value is not None]
+    known = [(when, r) for when, r in with_data if not too_few(r, min_n)]
+    if with_data and not known:
+        most = max(r.n for _, r in with_data)
+        return f"Too few answers for {name} in every month (at most n = {most:,})."
     if not known:
         return f"No data: no {name} in these months."
     if len(known) == 1:
@@ -264,11 +276,17 @@ def trend_takeaway(metric: str, series: Sequence[tuple[date, MetricResult]]) -> 
 
 
 def _trend_chart(
-    metric: str, months: Sequence[date], by_month: dict[date, MetricResult], title: str, ylabel: str
+    metric: str,
+    months: Sequence[date],
+    by_month: dict[date, MetricResult],
+    title: str,
+    ylabel: str,
+    min_n: int,
 ) -> Chart:
-    series = [(m, by_month[m]) for m in months if m in by_month]
-    takeaway = trend_takeaway(metric, series)
-    if not any(r.value is not None for _, r in series):
+    takeaway = trend_takeaway(metric, [(m, by_month[m]) for m in months if m in by_month], min_n)
+    # Months with too few answers are gaps in the plot, like months without data.
+    by_month = {m: r for m, r in by_month.items() if not too_few(r, min_n)}
+    if not any(r.value is not None for r in by_month.values()):
         return Chart(title, takeaway)
 
     def pick(attribute: str) -> list[float]:
@@ -323,7 +341,7 @@ def _trend_chart(
     return Chart(title, takeaway, _png(figure))
 
 
-def _nps_distribution(counts: dict[int, int], period: Period) -> Chart:
+def _nps_distribution(counts: dict[int, int], period: Period, min_n: int) -> Chart:
     title = f"NPS answers, {period.label}"
     total = sum(counts.values())
     if total == 0:
@@ -332,10 +350,14 @@ def _nps_distribution(counts: dict[int, int], period: Period) -> Chart:
     detractors = sum(c for s, c in counts.items() if s <= 6)
     score = nps_from_counts(promoters, total - promoters - detractors, detractors)
     assert score.value is not None
+    verdict = (
+        "too few answers for an NPS"
+        if too_few(score, min_n)
+        else f"so NPS = {_num('nps', score.value)}"
+    )
     takeaway = (
         f"Of {total:,} answers in the {period.label}, {100 * promoters / total:.0f}% were "
-        f"promoters (9–10) and {100 * detractors / total:.0f}% detractors (0–6), "
-        f"so NPS = {_num('nps', score.value)}."
+        f"promoters (9–10) and {100 * detractors / total:.0f}% detractors (0–6), {verdict}."
     )
     figure = _figure()
     ax = _axes(figure, title, "Score (0–10)", "Answers")
@@ -493,17 +515,17 @@ def _pain_point_chart(points: Sequence[PainPoint], period: Period) -> Chart:
 # --- data -------------------------------------------------------------------------------------
 
 
-def _headline(session: Session, period: Period) -> list[HeadlineRow]:
+def _headline(session: Session, period: Period, min_n: int) -> list[HeadlineRow]:
     rows = {row.metric: row for row in overview(session, period, with_customers=False)}
     found = []
     for metric in HEADLINE_METRICS:
         comparison = rows[metric].comparison
-        change, verdict = _change(metric, comparison)
+        change, verdict = _change(metric, comparison, min_n)
         found.append(
             HeadlineRow(
                 label=label(metric),
-                current=_result(metric, comparison.current),
-                previous=_result(metric, comparison.previous),
+                current=_result(metric, comparison.current, min_n),
+                previous=_result(metric, comparison.previous, min_n),
                 change=change,
                 verdict=verdict,
             )
@@ -517,7 +539,7 @@ def _monthly(
     return dict(queries.trend(session, metric, start, end, bucket="month"))
 
 
-def _pain_point_rows(points: Sequence[PainPoint]) -> list[PainPointRow]:
+def _pain_point_rows(points: Sequence[PainPoint], min_n: int) -> list[PainPointRow]:
     rows = []
     for point in points:
         share = point.detractor_share
@@ -527,10 +549,12 @@ def _pain_point_rows(points: Sequence[PainPoint]) -> list[PainPointRow]:
             if share.ci_low is not None and share.ci_high is not None:
                 detractors += f" (95% CI {share.ci_low:.0f} to {share.ci_high:.0f})"
         nps_text = "no data" if point.nps.value is None else _num("nps", point.nps.value)
+        if too_few(point.nps, min_n):
+            nps_text = "too few answers"
         rows.append(
             PainPointRow(
                 topic=_capitalised(_topic(point.topic)),
-                csat=_result("csat", point.csat),
+                csat=_result("csat", point.csat, min_n),
                 detractors=detractors,
                 nps=f"{nps_text} (n = {point.nps.n:,})",
             )
@@ -636,6 +660,7 @@ def build_report(
     as_of: datetime,
     months: int = 12,
     generated_at: datetime | None = None,
+    min_n: int = MIN_SAMPLE_SIZE,
 ) -> str:
     """The report as of `as_of` (naive UTC, or aware) as one HTML page.
 
@@ -645,6 +670,8 @@ def build_report(
             run up to its month.
         months: How many months the trends and the cohort table cover, this one included.
         generated_at: The time printed in the footer (default: the current time).
+        min_n: The fewest answers behind an NPS or CSAT shown as a number
+            (`Settings.min_sample_size`).
     """
     if months < 1:
         raise ValueError("months must be at least 1")
@@ -667,9 +694,16 @@ def build_report(
         for metric in ("nps", "csat", "containment", "first_response_time")
     }
     trends = [
-        _trend_chart("nps", month_list, monthly["nps"], "NPS per month", "NPS (−100 to 100)"),
         _trend_chart(
-            "csat", month_list, monthly["csat"], "CSAT per month", "CSAT (% of answers 4 or 5)"
+            "nps", month_list, monthly["nps"], "NPS per month", "NPS (−100 to 100)", min_n
+        ),
+        _trend_chart(
+            "csat",
+            month_list,
+            monthly["csat"],
+            "CSAT per month",
+            "CSAT (% of answers 4 or 5)",
+            min_n,
         ),
     ]
     operations = [
@@ -679,6 +713,7 @@ def build_report(
             monthly["containment"],
             "Containment per month",
             "% of conversations without hand-off",
+            min_n,
         ),
         _trend_chart(
             "first_response_time",
@@ -686,11 +721,12 @@ def build_report(
             monthly["first_response_time"],
             "First response time per month",
             "Mean first response time (s)",
+            min_n,
         ),
     ]
     distributions = [
         _nps_distribution(
-            queries.score_distribution(session, "nps", period.start, period.end), period
+            queries.score_distribution(session, "nps", period.start, period.end), period, min_n
         ),
         _csat_distribution(
             queries.score_distribution(session, "csat", period.start, period.end), period
@@ -716,12 +752,13 @@ def build_report(
         ),
         "months": months,
         "month_range": f"{_month(month_list[0])} to {_month(month_list[-1])}",
-        "headline": _headline(session, period),
+        "headline": _headline(session, period, min_n),
         "trends": trends,
         "distributions": distributions,
         "cohort": _cohort_chart(cohort_table),
         "pain_chart": _pain_point_chart(points, period),
-        "pain_rows": _pain_point_rows(points),
+        "pain_rows": _pain_point_rows(points, min_n),
+        "min_sample_size": min_n,
         "min_answers": MIN_PAIN_POINT_ANSWERS,
         "comments": _unhappy_comments(session, period, COMMENT_LIMIT),
         "comment_limit": COMMENT_LIMIT,
@@ -734,10 +771,16 @@ def build_report(
     return _environment().get_template(TEMPLATE).render(**context)
 
 
-def write_report(session: Session, path: str | Path, as_of: datetime, months: int = 12) -> Path:
+def write_report(
+    session: Session,
+    path: str | Path,
+    as_of: datetime,
+    months: int = 12,
+    min_n: int = MIN_SAMPLE_SIZE,
+) -> Path:
     """Write `build_report` to `path` (UTF-8), creating its folder; returns the path."""
     target = Path(path)
-    html = build_report(session, as_of, months)
+    html = build_report(session, as_of, months, min_n=min_n)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")
     return target

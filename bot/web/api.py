@@ -6,6 +6,9 @@ manager, or `Authorization: Bearer <token>` with a role token made for the API
 forged, expired or made for the chat: 401 with `WWW-Authenticate: Bearer`; a customer's or
 staff member's: 403.
 
+An NPS or CSAT of fewer answers than `Settings.min_sample_size` carries `"too_few": true`:
+show "too few answers (n = 7)", not its value.
+
 Every endpoint takes `period` (plain English, default "last 30 days") and `topic`, `channel`
 and `variant` to narrow the conversations counted. Unknown periods, metrics, buckets and
 malformed numbers are a 400 with `{"error": "bad_request", "message": ...}`.
@@ -31,7 +34,7 @@ from bot.auth.tokens import decode
 from bot.metrics import customer_value, queries
 from bot.metrics.answers import label
 from bot.metrics.cli_output import metrics_json
-from bot.metrics.core import compare
+from bot.metrics.core import MIN_SAMPLE_SIZE, compare, too_few
 from bot.metrics.overview import result_json
 from bot.metrics.periods import DEFAULT_PERIOD_TEXT, Period, parse_period
 from bot.metrics.queries import CUTS, Cut
@@ -221,6 +224,10 @@ def _period_json(period: Period) -> dict[str, Any]:
     return {"label": period.label, "start": period.start, "end": period.end}
 
 
+def _min_n(request: web.Request) -> int:
+    return request.app[services_key].settings.min_sample_size
+
+
 def _cut_json(cut: Cut) -> dict[str, str | None]:
     return {"topic": cut.topic, "channel": cut.channel, "variant": cut.variant}
 
@@ -258,7 +265,9 @@ def trend_range(period: Period, months: int, bucket: str) -> tuple[datetime, dat
 async def get_metrics(request: web.Request) -> web.StreamResponse:
     period, cut = _period(request), _cut(request)
     by = _choice(request, "by", CUTS, None)
-    data = await in_session(request, partial(metrics_json, period=period, cut=cut, by=by))
+    data = await in_session(
+        request, partial(metrics_json, period=period, cut=cut, by=by, min_n=_min_n(request))
+    )
     return json_response(data)
 
 
@@ -272,6 +281,7 @@ async def get_trend(request: web.Request) -> web.StreamResponse:
     bucket = _choice(request, "bucket", BUCKETS, "month")
     assert bucket is not None
     months = _int(request, "months", 12, 1, MAX_MONTHS)
+    min_n = _min_n(request)
     start, end = trend_range(period, months, bucket)
     series = dict(
         await in_session(
@@ -288,7 +298,7 @@ async def get_trend(request: web.Request) -> web.StreamResponse:
                 "bucket": day,
                 "start": datetime.combine(day, datetime.min.time()),
                 "end": min(datetime.combine(following, datetime.min.time()), end),
-                **(result_json(result) if result else _empty_result()),
+                **(result_json(result, min_n) if result else _empty_result()),
             }
         )
         day = following
@@ -304,12 +314,12 @@ async def get_trend(request: web.Request) -> web.StreamResponse:
         "points": points,
     }
     if bucket == "month":
-        data["takeaway"] = trend_takeaway(metric, sorted(series.items()))
+        data["takeaway"] = trend_takeaway(metric, sorted(series.items()), min_n)
     return json_response(data)
 
 
 def _empty_result() -> dict[str, Any]:
-    return {"value": None, "n": 0, "ci_low": None, "ci_high": None, "counts": {}}
+    return {"value": None, "n": 0, "ci_low": None, "ci_high": None, "counts": {}, "too_few": False}
 
 
 @manager_only
@@ -317,12 +327,12 @@ async def get_distribution(request: web.Request) -> web.StreamResponse:
     question = request.match_info["question"]
     if question not in QUESTIONS:
         raise BadRequest(f"no score distribution for {question!r}; choose nps or csat")
-    period, cut = _period(request), _cut(request)
+    period, cut, min_n = _period(request), _cut(request), _min_n(request)
 
     def read(session: Session) -> tuple[dict[int, int], dict[str, Any]]:
         counts = queries.score_distribution(session, question, period.start, period.end, cut)
         result = queries.metric_result(session, question, period.start, period.end, cut)
-        return counts, result_json(result)
+        return counts, result_json(result, min_n)
 
     counts, result = await in_session(request, read)
     return json_response(
@@ -343,6 +353,7 @@ async def get_pain_points(request: web.Request) -> web.StreamResponse:
     period, cut = _period(request), _cut(request)
     min_answers = _int(request, "min_answers", 20, 1, 1_000_000)
     limit = _int(request, "limit", 8, 1, MAX_PAIN_POINTS)
+    min_n = _min_n(request)
     points = await in_session(
         request,
         lambda session: queries.pain_points(
@@ -360,9 +371,9 @@ async def get_pain_points(request: web.Request) -> web.StreamResponse:
                     "topic": point.topic,
                     "label": TOPIC_LABELS.get(point.topic, point.topic),
                     "n": max(point.csat.n, point.nps.n),
-                    "csat": result_json(point.csat),
-                    "nps": result_json(point.nps),
-                    "detractor_share": result_json(point.detractor_share),
+                    "csat": result_json(point.csat, min_n),
+                    "nps": result_json(point.nps, min_n),
+                    "detractor_share": result_json(point.detractor_share, min_n),
                 }
                 for point in points
             ],
@@ -400,8 +411,13 @@ async def get_cohorts(request: web.Request) -> web.StreamResponse:
     )
 
 
-def experiments_json(session: Session, period: Period, cut: Cut) -> dict[str, Any]:
-    """NPS, CSAT and containment per experiment variant, each variant against the first."""
+def experiments_json(
+    session: Session, period: Period, cut: Cut, min_n: int = MIN_SAMPLE_SIZE
+) -> dict[str, Any]:
+    """NPS, CSAT and containment per experiment variant, each variant against the first.
+
+    A difference is never `significant` when either variant has too few answers (`too_few`).
+    """
     metrics: dict[str, Any] = {}
     variants: set[str] = set()
     for metric in EXPERIMENT_METRICS:
@@ -419,6 +435,7 @@ def experiments_json(session: Session, period: Period, cut: Cut) -> dict[str, An
                 if variant not in groups:
                     continue
                 change = compare(groups[variant], groups[baseline])
+                few = too_few(groups[variant], min_n) or too_few(groups[baseline], min_n)
                 differences.append(
                     {
                         "variant": variant,
@@ -426,12 +443,15 @@ def experiments_json(session: Session, period: Period, cut: Cut) -> dict[str, An
                         "difference": change.difference,
                         "ci_low": change.ci_low,
                         "ci_high": change.ci_high,
-                        "significant": change.significant,
+                        "significant": change.significant and not few,
+                        "too_few": few,
                     }
                 )
         data["metrics"][metric] = {
             "label": label(metric),
-            "by_variant": {name: result_json(groups[name]) for name in ordered if name in groups},
+            "by_variant": {
+                name: result_json(groups[name], min_n) for name in ordered if name in groups
+            },
             "differences": differences,
         }
     return data
@@ -440,7 +460,8 @@ def experiments_json(session: Session, period: Period, cut: Cut) -> dict[str, An
 @manager_only
 async def get_experiments(request: web.Request) -> web.StreamResponse:
     period, cut = _period(request), _cut(request)
-    data = await in_session(request, lambda session: experiments_json(session, period, cut))
+    min_n = _min_n(request)
+    data = await in_session(request, lambda session: experiments_json(session, period, cut, min_n))
     return json_response({"period": _period_json(period), "cut": _cut_json(cut), **data})
 
 

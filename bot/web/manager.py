@@ -8,6 +8,9 @@ plain GET form.
 
 The chat widget is embedded signed in as the manager (a manager role token in the widget's
 metadata), so "what's our NPS this month?" can be asked right beside the charts.
+
+An NPS or CSAT with fewer answers than `Settings.min_sample_size` reads "too few answers
+(n = 7)", on the page and in the charts' tables (dashboard.js reads the API's `too_few`).
 """
 
 from __future__ import annotations
@@ -86,26 +89,22 @@ class VariantRow:
     results: dict[str, str]
 
 
-def _text(metric: str, result: MetricResult) -> str:
-    return format_result(metric, result)
-
-
-def _headline(session: Session, period: Period) -> list[HeadlineRow]:
+def _headline(session: Session, period: Period, min_n: int) -> list[HeadlineRow]:
     rows = {row.metric: row for row in overview(session, period, with_customers=False)}
     previous_label = period.previous().label
     return [
         HeadlineRow(
             metric=metric,
             label=label(metric),
-            result=_text(metric, rows[metric].current),
+            result=format_result(metric, rows[metric].current, min_n),
             n=rows[metric].current.n,
-            change=format_change(metric, rows[metric].comparison, previous_label),
+            change=format_change(metric, rows[metric].comparison, previous_label, min_n),
         )
         for metric in HEADLINE_METRICS
     ]
 
 
-def _pain_points(session: Session, period: Period) -> list[PainPointRow]:
+def _pain_points(session: Session, period: Period, min_n: int) -> list[PainPointRow]:
     points = queries.pain_points(
         session, period.start, period.end, PAIN_POINT_MIN_ANSWERS, PAIN_POINT_LIMIT
     )
@@ -113,16 +112,16 @@ def _pain_points(session: Session, period: Period) -> list[PainPointRow]:
         PainPointRow(
             topic=TOPIC_LABELS.get(point.topic, point.topic),
             n=max(point.csat.n, point.nps.n),
-            csat=_text("csat", point.csat),
-            nps=_text("nps", point.nps),
-            detractors=_text("csat", point.detractor_share),  # a percentage, like CSAT
+            csat=format_result("csat", point.csat, min_n),
+            nps=format_result("nps", point.nps, min_n),
+            detractors=format_result("csat", point.detractor_share, min_n),  # a percentage
         )
         for point in points
     ]
 
 
-def _experiments(session: Session, period: Period) -> dict[str, Any] | None:
-    data = experiments_json(session, period, queries.EVERYTHING)
+def _experiments(session: Session, period: Period, min_n: int) -> dict[str, Any] | None:
+    data = experiments_json(session, period, queries.EVERYTHING, min_n)
     if not data["variants"]:
         return None
     rows = [
@@ -151,7 +150,10 @@ def _experiments(session: Session, period: Period) -> dict[str, Any] | None:
 def _result_text(metric: str, result: dict[str, Any] | None) -> str:
     if result is None:
         return "no data"
-    return _text(metric, MetricResult(name=metric, **result))
+    fields = {key: value for key, value in result.items() if key != "too_few"}
+    if result["too_few"]:
+        return f"too few answers (n = {result['n']:,})"
+    return format_result(metric, MetricResult(name=metric, **fields))
 
 
 def _difference_text(metric: str, change: dict[str, Any]) -> str:
@@ -160,7 +162,7 @@ def _difference_text(metric: str, change: dict[str, Any]) -> str:
         return f"{name}: no data to compare."
     unit = " s" if metric in SECONDS_METRICS else " points"
     text = f"{name}: {change['difference']:+.1f}{unit}"
-    if change["ci_low"] is None or change["ci_high"] is None:
+    if change["too_few"] or change["ci_low"] is None or change["ci_high"] is None:
         return text + " (too few answers to tell)."
     verdict = "significant" if change["significant"] else "not significant"
     return f"{text} (95% CI {change['ci_low']:+.1f} to {change['ci_high']:+.1f}, {verdict})."
@@ -185,12 +187,14 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     if bucket not in BUCKETS:
         bucket = "month"
 
+    min_n = services.settings.min_sample_size
+
     def read() -> dict[str, Any]:
         with session_scope(services.session_factory) as session:
             return {
-                "headline": _headline(session, period),
-                "pain_points": _pain_points(session, period),
-                "experiments": _experiments(session, period),
+                "headline": _headline(session, period, min_n),
+                "pain_points": _pain_points(session, period, min_n),
+                "experiments": _experiments(session, period, min_n),
             }
 
     data = await asyncio.to_thread(read)

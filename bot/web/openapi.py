@@ -56,9 +56,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": (
             "A metric with its sample size and 95% confidence interval. NPS in points "
-            "(-100 to 100), rates in percent, times in seconds; value is null without data."
+            "(-100 to 100, adjusted-Wald interval), rates in percent (Wilson), times in seconds "
+            "(Student t); value is null without data."
         ),
-        "required": ["value", "n", "ci_low", "ci_high", "counts"],
+        "required": ["value", "n", "ci_low", "ci_high", "counts", "too_few"],
         "properties": {
             "value": NUMBER_OR_NULL,
             "n": {"type": "integer", "minimum": 0},
@@ -68,6 +69,14 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": {"type": "integer"},
                 "example": {"promoters": 120, "passives": 60, "detractors": 40},
+            },
+            "too_few": {
+                "type": "boolean",
+                "description": (
+                    "An NPS or CSAT of fewer answers than the shop's minimum "
+                    "(SUPPORTBOT_MIN_SAMPLE_SIZE, default 10): show 'too few answers (n = 7)', "
+                    "not the value. Always false for other metrics and without data."
+                ),
             },
         },
     },
@@ -84,7 +93,10 @@ SCHEMAS: dict[str, Any] = {
                     "change_ci_high": NUMBER_OR_NULL,
                     "significant": {
                         "type": "boolean",
-                        "description": "Whether the change's 95% interval excludes zero.",
+                        "description": (
+                            "Whether the change's 95% interval excludes zero; false when "
+                            "either period has too few answers (too_few)."
+                        ),
                     },
                 },
             },
@@ -277,7 +289,16 @@ SCHEMAS: dict[str, Any] = {
                                     "difference": NUMBER_OR_NULL,
                                     "ci_low": NUMBER_OR_NULL,
                                     "ci_high": NUMBER_OR_NULL,
-                                    "significant": {"type": "boolean"},
+                                    "significant": {
+                                        "type": "boolean",
+                                        "description": "False when too_few.",
+                                    },
+                                    "too_few": {
+                                        "type": "boolean",
+                                        "description": (
+                                            "Either variant's NPS or CSAT has too few answers."
+                                        ),
+                                    },
                                 },
                             },
                         },

@@ -5,7 +5,8 @@
  * chart itself and a table of the numbers it shows (value, 95% interval, n). No inline
  * script anywhere: the page's settings come from data attributes of #dashboard.
  * Trend intervals are drawn as a band: two extra datasets, ci_low and ci_high, the second
- * filled down to the first (fill: '-1').
+ * filled down to the first (fill: '-1'). A point the API marks too_few (an NPS or CSAT of
+ * fewer answers than the shop's minimum) reads "too few answers (n = 7)" and is not drawn.
  */
 (function () {
   'use strict';
@@ -54,7 +55,14 @@
     return minus(String(Math.round(value)));
   }
 
+  function tooFew(point) {
+    return 'too few answers (n = ' + point.n.toLocaleString('en') + ')';
+  }
+
   function interval(unit, point) {
+    if (point.too_few) {
+      return '\u2013';
+    }
     if (point.ci_low === null || point.ci_high === null) {
       return 'no interval';
     }
@@ -64,6 +72,9 @@
   function describe(unit, point) {
     if (point.value === null) {
       return 'no data (n = ' + point.n + ')';
+    }
+    if (point.too_few) {
+      return tooFew(point);
     }
     return format(unit, point.value) + ' (95% CI ' + interval(unit, point) +
       ', n = ' + point.n.toLocaleString('en') + ')';
@@ -193,7 +204,8 @@
         title + ' per ' + data.bucket + ', ' + data.period.label + ' and before',
         [data.bucket === 'week' ? 'Week' : 'Month', title, '95% CI', 'n'],
         points.map(function (p, i) {
-          return [labels[i], format(unit, p.value), interval(unit, p), p.n.toLocaleString('en')];
+          var shown = p.too_few ? 'too few answers' : format(unit, p.value);
+          return [labels[i], shown, interval(unit, p), p.n.toLocaleString('en')];
         })
       ));
       var takeaway = figure.querySelector('.chart-takeaway');
@@ -204,10 +216,16 @@
         status(figure, 'No data in these ' + data.bucket + 's.');
         return;
       }
+      if (!points.some(function (p) { return p.value !== null && !p.too_few; })) {
+        status(figure, 'Too few answers in every ' + data.bucket + ' to draw.');
+        return;
+      }
       if (!chartsAvailable(figure)) {
         return;
       }
-      var pick = function (key) { return points.map(function (p) { return p[key]; }); };
+      var pick = function (key) {
+        return points.map(function (p) { return p.too_few ? null : p[key]; });
+      };
       var options = baseOptions(yTitle);
       options.plugins = {
         legend: {
