@@ -191,6 +191,11 @@ def welch_dof(var_a: float, n_a: int, var_b: float, n_b: int) -> float:
     return (va + vb) ** 2 / denominator if denominator > 0 else float(n_a + n_b - 2)
 
 
+def _need_two(*sizes: int) -> None:
+    if min(sizes) < 2:
+        raise ValueError("each variant needs at least 2 units to be compared")
+
+
 def compare_rates(
     control: ProportionSummary, variant: ProportionSummary, alpha: float = ALPHA
 ) -> Comparison:
@@ -198,7 +203,11 @@ def compare_rates(
 
     The same numbers as statsmodels' `proportions_ztest` and
     `confint_proportions_2indep(method="wald")`.
+
+    Raises:
+        ValueError: A variant has fewer than 2 units (also for the other comparisons).
     """
+    _need_two(control.n, variant.n)
     p_a, p_b = control.mean, variant.mean
     difference = p_b - p_a
     var_a, var_b = control.variance / control.n, variant.variance / variant.n
@@ -223,6 +232,7 @@ def _welch(
     relative_se: float,
     control_unadjusted: float | None = None,
 ) -> Comparison:
+    _need_two(control.n, variant.n)
     difference = variant.mean - control.mean
     var_a, var_b = control.variance / control.n, variant.variance / variant.n
     std_error = math.sqrt(var_a + var_b)
@@ -246,6 +256,7 @@ def _welch(
 
 def compare_means(control: MeanSummary, variant: MeanSummary, alpha: float = ALPHA) -> Comparison:
     """Welch's t-test (scipy's `ttest_ind_from_stats(equal_var=False)`) and its t interval."""
+    _need_two(control.n, variant.n)
     rel_se = _relative_se(
         control.mean, variant.mean, variant.variance / variant.n, control.variance / control.n
     )
@@ -258,6 +269,7 @@ def compare_nps(control: NpsSummary, variant: NpsSummary, alpha: float = ALPHA) 
     The variance is the per-answer +1/0/-1 scores' (the delta method for P - D); the
     test is a z-test. Multiply by 100 for NPS points.
     """
+    _need_two(control.n, variant.n)
     a, b = control.as_mean(), variant.as_mean()
     difference = b.mean - a.mean
     var_a, var_b = a.variance / a.n, b.variance / b.n
@@ -293,6 +305,7 @@ def compare_cuped(
     The adjusted means are centred on the pooled covariate mean, so they read as means of
     the metric; Welch's t on the adjusted variances var(y) + θ²var(x) - 2θcov(y, x).
     """
+    _need_two(control.n, variant.n)
     pooled = control + variant
     pooled_x = pooled.covariate
     theta = pooled.covariance / pooled_x.variance if pooled_x.variance > 0 else 0.0

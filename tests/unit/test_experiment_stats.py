@@ -132,6 +132,15 @@ def test_nps_difference_uses_the_per_answer_score_variances() -> None:
     assert result.p_value == approx(2 * stats.norm.sf(0.17 / se))
 
 
+def test_a_variant_without_data_is_refused_not_divided_by() -> None:
+    with pytest.raises(ValueError, match="at least 2 units"):
+        compare_rates(ProportionSummary(0, 0), ProportionSummary(10, 5))
+    with pytest.raises(ValueError, match="at least 2 units"):
+        compare_means(MeanSummary(1, 3.0, 0.0), GB_B)
+    with pytest.raises(ValueError, match="at least 2 units"):
+        compare_nps(NpsSummary(0, 0, 0), NpsSummary(5, 3, 2))
+
+
 # CUPED
 
 
