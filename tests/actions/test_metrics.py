@@ -129,3 +129,21 @@ async def test_asking_for_the_kpis_gives_the_headline_numbers(
     assert reply.startswith("The headline numbers, last 30 days")
     assert f"• NPS: {core.nps(RECENT_NPS + RETURNS_NPS).value:.0f} (" in reply
     assert "• Containment: no data yet (n = 0)" in reply
+
+
+async def test_too_few_answers_are_said_so_instead_of_a_number(
+    services, session_factory, dispatcher, domain
+):
+    with session_scope(session_factory) as session:
+        for score in [10, 9, 3, 8, 10, 0, 9]:
+            session.add(survey_row(NOW - timedelta(days=3), score, 4))
+        for score in [10, 9, 3, 8, 10, 0, 9, 7, 6, 10, 9, 9]:
+            session.add(survey_row(NOW - timedelta(days=40), score, 4))
+    token = mint(services.signing_key(), "manager")
+    await ask(services, dispatcher, domain, "what's our NPS last 30 days?", token)
+    [reply] = texts(dispatcher)
+    assert reply == (
+        "NPS, last 30 days: too few answers (n = 7). "
+        f"Previous 30 days: {core.nps([10, 9, 3, 8, 10, 0, 9, 7, 6, 10, 9, 9]).value:.0f}"
+        " — too few answers to tell whether it changed."
+    )

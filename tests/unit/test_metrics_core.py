@@ -2,9 +2,8 @@
 
 import math
 
-import pytest
-
 import numpy as np
+import pytest
 
 from bot.metrics import clv, compare, csat, nps, retention_rate
 from bot.metrics.core import MIN_SAMPLE_SIZE, nps_from_counts, proportion, too_few
@@ -72,7 +71,7 @@ def test_too_few_answers_is_a_rule_for_the_scores_only():
     assert too_few(csat([5] * 3), min_n=4) and not too_few(csat([5] * 3), min_n=3)
     assert not too_few(nps([]))  # no data is not "too few"
     assert not too_few(proportion("containment", 1, 2))  # a rate of conversations
-    assert MIN_SAMPLE_SIZE == Settings().min_sample_size
+    assert Settings().min_sample_size == MIN_SAMPLE_SIZE
 
 
 def test_csat_share_and_wilson_interval():

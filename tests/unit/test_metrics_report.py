@@ -242,3 +242,15 @@ def test_a_trend_names_its_worst_month_among_those_with_enough_answers():
         "CSAT in November 2026: 80% (n = 30), the only month with data."
     )
     assert trend_takeaway("csat", []).startswith("No data")
+
+
+def test_scores_of_too_few_answers_read_too_few_answers(filled: sessionmaker):
+    with session_scope(filled) as session:
+        html = build_report(session, AS_OF, months=12, generated_at=GENERATED, min_n=40)
+    text = _plain(html)
+    # 37 NPS answers in the last 30 days, 10 in the 30 before: both below 40.
+    assert '<th scope="row">NPS</th>\n        <td>too few answers (n = 37)</td>' in html
+    assert "too few answers (n = 10)" in html
+    assert "Too few answers for NPS in every month (at most n = 37)." in text
+    assert "too few answers for an NPS." in text
+    assert "fewer than 40 answers reads" in text

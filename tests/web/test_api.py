@@ -438,3 +438,23 @@ def test_cut_from_query_ignores_blank_values():
 
     request = make_mocked_request("GET", "/api/metrics?topic=&channel=rest&variant=%20")
     assert _cut(request) == Cut(channel="rest")
+
+
+async def test_a_score_of_too_few_answers_is_marked_too_few(
+    client: TestClient, filled: Services, manager: dict[str, str]
+):
+    data = await get_json(client, "/api/metrics", manager)
+    nps = data["metrics"]["nps"]
+    # 37 answers now; 4 in the previous 30 days (3 to 6 September): below the minimum of 10.
+    assert nps["too_few"] is False
+    assert (nps["previous"]["n"], nps["previous"]["too_few"]) == (4, True)
+    assert nps["significant"] is False
+    assert data["metrics"]["containment"]["too_few"] is False  # the rule is for scores
+    trend = await get_json(client, "/api/metrics/nps/trend?months=3", manager)
+    by_month = {p["bucket"]: p for p in trend["points"]}
+    assert (by_month["2026-09-01"]["n"], by_month["2026-09-01"]["too_few"]) == (6, True)
+    assert by_month["2026-10-01"]["too_few"] is False
+    experiments = await get_json(client, "/api/experiments", manager)
+    [difference] = experiments["metrics"]["nps"]["differences"]
+    assert experiments["metrics"]["nps"]["by_variant"]["A"]["too_few"] is True
+    assert (difference["too_few"], difference["significant"]) == (True, False)

@@ -213,3 +213,21 @@ async def test_the_static_files_are_served(manager_client: TestClient):
     chart = await manager_client.get("/static/vendor/chart.umd.js")
     assert chart.status == 200
     assert (await manager_client.get("/static/dashboard.css")).status == 200
+
+
+async def test_a_score_of_too_few_answers_reads_too_few_answers(
+    aiohttp_client, settings, web_services: Services, manager_client: TestClient
+):
+    fill(web_services.session_factory)
+    html = await dashboard(manager_client)
+    # The previous 30 days have 4 NPS answers: no number for them, and no verdict.
+    assert "Previous 30 days: too few answers (n = 4) — too few answers to tell" in html
+    # With a minimum of 40, the 37 answers of the period are too few as well.
+    stricter = replace(settings, min_sample_size=40)
+    services = replace(web_services, settings=stricter)
+    strict = await aiohttp_client(create_app(stricter, services))
+    await sign_in(strict, services, "mona.manager", "manager")
+    page = await dashboard(strict)
+    nps_row = re.search(r'<th scope="row">NPS</th>(.*?)</tr>', page, re.S)
+    assert nps_row and "too few answers (n = 37)" in nps_row.group(1)
+    assert "95% CI" not in nps_row.group(1)
