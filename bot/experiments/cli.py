@@ -1,4 +1,5 @@
-"""`supportbot experiments list|show NAME`: the declared experiments and their exposures."""
+"""`supportbot experiments list|show NAME|analyze NAME`: the declared experiments, their
+exposures, and their results with a verdict."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.bootstrap import bootstrap
+from bot.experiments.analysis import MetricAnalysis, analyze
 from bot.experiments.declarations import Declarations, Experiment
 from bot.settings import Settings
 from bot.storage.repositories import ExposureRepository
@@ -95,6 +97,108 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(analysis: MetricAnalysis, value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f}" + (" s" if analysis.metric == "first_response_time" else "")
+
+
+def _scale(analysis: MetricAnalysis) -> float:
+    return 1.0 if analysis.metric == "first_response_time" else 100.0
+
+
+def metric_json(analysis: MetricAnalysis) -> dict[str, Any]:
+    k = _scale(analysis)
+    return {
+        "metric": analysis.metric,
+        "variants": {
+            name: {"n": r.n, "value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high}
+            for name, r in analysis.estimates.items()
+        },
+        "against_control": [
+            {
+                "variant": c.variant,
+                "difference": k * c.comparison.difference,
+                "ci": [k * c.comparison.ci_low, k * c.comparison.ci_high],
+                "always_valid_ci": [k * c.sequential.ci_low, k * c.sequential.ci_high],
+                "p_value": c.comparison.p_value,
+                "holm_p_value": c.adjusted_p,
+                "relative": c.comparison.relative,
+                "chance_to_beat_control": c.bayes.chance_to_beat,
+                "expected_loss": k * c.bayes.loss_variant,
+                "method": c.comparison.method,
+            }
+            for c in analysis.against_control
+        ],
+    }
+
+
+def _print_metric(analysis: MetricAnalysis, role: str) -> None:
+    print(f"  {role}: {analysis.label}")
+    for name, result in analysis.estimates.items():
+        if result.value is None:
+            print(f"    {name:<16} n = {result.n}: no data")
+            continue
+        print(
+            f"    {name:<16} {_shown(analysis, result.value)} (95% CI "
+            f"{_shown(analysis, result.ci_low)} to {_shown(analysis, result.ci_high)}, n = {result.n:,})"
+        )
+    k = _scale(analysis)
+    for c in analysis.against_control:
+        holm_p = f", Holm p = {c.adjusted_p:.3f}" if c.adjusted_p is not None else ""
+        print(
+            f"    {c.variant} - control: {k * c.comparison.difference:+.1f} (95% CI "
+            f"{k * c.comparison.ci_low:.1f} to {k * c.comparison.ci_high:.1f}; always-valid "
+            f"{k * c.sequential.ci_low:.1f} to {k * c.sequential.ci_high:.1f}), "
+            f"p = {c.comparison.p_value:.3f}{holm_p}; chance to beat control "
+            f"{100 * c.bayes.chance_to_beat:.0f}%"
+        )
+
+
+def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
+    services = bootstrap(settings)
+    try:
+        experiment = services.experiments().get(args.name)
+        if experiment is None:
+            known = ", ".join(e.name for e in services.experiments().experiments) or "none"
+            print(f"No experiment named {args.name!r} (declared: {known}).")
+            return 1
+        analysis = analyze(experiment, services.session_factory, services.now())
+    finally:
+        services.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "experiment": experiment.name,
+                    "status": experiment.status,
+                    "exposures": analysis.exposures,
+                    "srm": {"p_value": analysis.srm.p_value, "mismatch": analysis.srm.mismatch},
+                    "primary": metric_json(analysis.primary),
+                    "guardrails": [metric_json(g) for g in analysis.guardrails],
+                    "remaining": analysis.remaining.text if analysis.remaining else None,
+                    "verdicts": {
+                        v: {"decision": d.decision, "text": d.text}
+                        for v, d in analysis.verdicts.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        return 0
+    total = sum(analysis.exposures.values())
+    print(f"{experiment.name} ({experiment.status}): {total:,} exposed sessions")
+    print(f"  {'SRM! ' if analysis.srm.mismatch else ''}{analysis.srm.message}")
+    _print_metric(analysis.primary, "primary")
+    for guardrail in analysis.guardrails:
+        _print_metric(guardrail, "guardrail")
+    if not analysis.verdicts:
+        print("  verdict: not enough data to compare the variants yet")
+    for variant, decision in analysis.verdicts.items():
+        print(f"  verdict for {variant}: {decision.text}")
+    return 0
+
+
 def add_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     """`experiments list` and `experiments show NAME` under the `supportbot` command."""
     experiments = sub.add_parser("experiments", help="customer-experience experiments (A/B tests)")
@@ -105,3 +209,8 @@ def add_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     show = commands.add_parser("show", parents=[parent], help="one experiment, with its exposures")
     show.add_argument("name")
     show.set_defaults(func=cmd_show)
+    analyze_command = commands.add_parser(
+        "analyze", parents=[parent], help="per-variant results, tests against control, verdict"
+    )
+    analyze_command.add_argument("name")
+    analyze_command.set_defaults(func=cmd_analyze)

@@ -2,46 +2,21 @@
 
 An exposed conversation session is joined with its conversation summary and its survey row
 (both keyed by conversation id and session key), so every metric the bot stores can be cut
-by variant. The sums are what the statistics need and nothing more: counts for rates, the
-three NPS groups, and n, sum and sum of squares for means.
+by variant. The sums are what the statistics need and nothing more (`bot.experiments.stats`' summaries):
+counts for rates, the three NPS groups, and a mean's n, sum and sum of squares.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.experiments.stats import MeanSummary, NpsSummary, ProportionSummary
 from bot.storage.models import Conversation, ExperimentExposure, Recommendation, SurveyResponse
 
-
-@dataclass(frozen=True)
-class RateCounts:
-    n: int
-    hits: int
-
-
-@dataclass(frozen=True)
-class NpsCounts:
-    promoters: int
-    passives: int
-    detractors: int
-
-    @property
-    def n(self) -> int:
-        return self.promoters + self.passives + self.detractors
-
-
-@dataclass(frozen=True)
-class MeanSums:
-    n: int
-    total: float
-    total_of_squares: float
-
-
-Sums = RateCounts | NpsCounts | MeanSums
+Sums = ProportionSummary | NpsSummary | MeanSummary
 
 
 def _exposed(experiment: str) -> Any:
@@ -71,8 +46,8 @@ def _surveys(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
         .group_by(ExperimentExposure.variant)
     ).all()
     if metric == "csat":
-        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
-    return {v: NpsCounts(int(p or 0), int(pa or 0), int(d or 0)) for v, p, pa, d in rows}
+        return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
+    return {v: NpsSummary(int(p or 0), int(pa or 0), int(d or 0)) for v, p, pa, d in rows}
 
 
 def _conversations(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
@@ -88,7 +63,10 @@ def _conversations(session: Session, experiment: str, metric: str) -> dict[str, 
                 func.count(seconds), func.sum(seconds), func.sum(seconds * seconds)
             ).group_by(ExperimentExposure.variant)
         ).all()
-        return {v: MeanSums(int(n or 0), float(s or 0), float(q or 0)) for v, n, s, q in rows}
+        return {
+            v: MeanSummary.from_sums(int(n or 0), float(s or 0), float(q or 0))
+            for v, n, s, q in rows
+        }
     if metric == "survey_response_rate":
         answered = case(
             (and_(SurveyResponse.id.is_not(None), SurveyResponse.status != "declined"), 1), else_=0
@@ -105,14 +83,14 @@ def _conversations(session: Session, experiment: str, metric: str) -> dict[str, 
             .where(Conversation.survey_asked.is_(True))
             .group_by(ExperimentExposure.variant)
         ).all()
-        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+        return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
     handed_off = case((Conversation.handed_off.is_(True), 1), else_=0)
     rows = session.execute(
         query.add_columns(func.count(), func.sum(handed_off)).group_by(ExperimentExposure.variant)
     ).all()
     if metric == "handoff_rate":
-        return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
-    return {v: RateCounts(int(n or 0), int(n or 0) - int(h or 0)) for v, n, h in rows}
+        return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
+    return {v: ProportionSummary(int(n or 0), int(n or 0) - int(h or 0)) for v, n, h in rows}
 
 
 def _recommendations(session: Session, experiment: str) -> dict[str, Sums]:
@@ -123,7 +101,7 @@ def _recommendations(session: Session, experiment: str) -> dict[str, Sums]:
         .where(_exposed(experiment))
         .group_by(ExperimentExposure.variant)
     ).all()
-    return {v: RateCounts(int(n or 0), int(h or 0)) for v, n, h in rows}
+    return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
 
 
 def variant_sums(session: Session, experiment: str, metric: str) -> dict[str, Sums]:

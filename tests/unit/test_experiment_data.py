@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from bot.experiments.data import MeanSums, NpsCounts, RateCounts, variant_sums
+from bot.experiments.data import variant_sums
+from bot.experiments.stats import MeanSummary, NpsSummary, ProportionSummary
 from bot.storage.models import Conversation, Customer, Product, Recommendation, SurveyResponse
 from bot.storage.repositories import ExposureRepository
 from bot.storage.session import session_scope
@@ -89,24 +90,33 @@ def sums(session_factory, metric):
 
 
 def test_survey_metrics_per_variant(stored):
-    assert sums(stored, "csat") == {"a": RateCounts(2, 1), "b": RateCounts(2, 2)}
-    assert sums(stored, "nps") == {"a": NpsCounts(1, 0, 1), "b": NpsCounts(1, 1, 0)}
-    assert sums(stored, "survey_response_rate") == {"a": RateCounts(3, 2), "b": RateCounts(2, 2)}
+    assert sums(stored, "csat") == {"a": ProportionSummary(2, 1), "b": ProportionSummary(2, 2)}
+    assert sums(stored, "nps") == {"a": NpsSummary(1, 0, 1), "b": NpsSummary(1, 1, 0)}
+    assert sums(stored, "survey_response_rate") == {
+        "a": ProportionSummary(3, 2),
+        "b": ProportionSummary(2, 2),
+    }
 
 
 def test_conversation_metrics_per_variant(stored):
-    assert sums(stored, "containment") == {"a": RateCounts(3, 2), "b": RateCounts(2, 2)}
-    assert sums(stored, "handoff_rate") == {"a": RateCounts(3, 1), "b": RateCounts(2, 0)}
+    assert sums(stored, "containment") == {
+        "a": ProportionSummary(3, 2),
+        "b": ProportionSummary(2, 2),
+    }
+    assert sums(stored, "handoff_rate") == {
+        "a": ProportionSummary(3, 1),
+        "b": ProportionSummary(2, 0),
+    }
     assert sums(stored, "first_response_time") == {
-        "a": MeanSums(3, 12.0, 56.0),
-        "b": MeanSums(2, 4.0, 10.0),
+        "a": MeanSummary(3, 4.0, 4.0),  # 2, 4, 6 s
+        "b": MeanSummary(2, 2.0, 2.0),  # 1, 3 s
     }
 
 
 def test_recommendation_acceptance_per_variant(stored):
     assert sums(stored, "recommendation_acceptance") == {
-        "a": RateCounts(2, 1),
-        "b": RateCounts(1, 1),
+        "a": ProportionSummary(2, 1),
+        "b": ProportionSummary(1, 1),
     }
 
 
