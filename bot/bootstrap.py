@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot.auth.keys import signing_key
+from bot.experiments.decisions import REFRESH_SECONDS, apply_decisions, latest_decisions
 from bot.experiments.declarations import Declarations, load_experiments
 from bot.settings import Settings
 from bot.storage.repositories import ProductRepository
@@ -42,7 +45,9 @@ class Services:
     _matcher: ProductMatcher | None = field(default=None, repr=False)
     _signing_key: str | None = field(default=None, repr=False)
     _recommender: ShopRecommender | None = field(default=None, repr=False)
+    _declared: Declarations | None = field(default=None, repr=False)
     _experiments: Declarations | None = field(default=None, repr=False)
+    _experiments_read: float = field(default=0.0, repr=False)
 
     def product_matcher(self) -> ProductMatcher:
         """The catalog index, built on first use (the catalog changes only when re-seeded)."""
@@ -64,11 +69,25 @@ class Services:
         return self._recommender
 
     def experiments(self) -> Declarations:
-        """The declared experiments, read once per process; bad entries are logged and left out."""
-        if self._experiments is None:
-            self._experiments = load_experiments(self.settings.experiments_file)
-            for problem in self._experiments.problems:
+        """The declared experiments with the recorded decisions in force.
+
+        The file is read once per process (bad entries are logged and left out); the decisions
+        again every `REFRESH_SECONDS`, so stopping or shipping takes effect without a restart.
+        """
+        if self._declared is None:
+            self._declared = load_experiments(self.settings.experiments_file)
+            for problem in self._declared.problems:
                 logger.warning("%s, %s: left out", self.settings.experiments_file, problem)
+        clock = time.monotonic()
+        if self._experiments is None or clock - self._experiments_read > REFRESH_SECONDS:
+            try:
+                with session_scope(self.session_factory) as session:
+                    decisions = latest_decisions(session)
+            except SQLAlchemyError:  # the file's word until the database answers again
+                logger.exception("Could not read the experiments' decisions")
+                decisions = {}
+            self._experiments = apply_decisions(self._declared, decisions)
+            self._experiments_read = clock
         return self._experiments
 
     def signing_key(self) -> str:

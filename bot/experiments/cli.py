@@ -1,15 +1,17 @@
-"""`supportbot experiments list|show NAME|analyze NAME`: the declared experiments, their
-exposures, and their results with a verdict."""
+"""`supportbot experiments list|show|analyze|stop|decide`: the declared experiments, their
+exposures, their results with a verdict, and the decisions taken on them."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import asdict
 from typing import Any
 
 from bot.bootstrap import bootstrap
 from bot.experiments.analysis import MetricAnalysis, analyze
+from bot.experiments.decisions import DecisionError, record_decision
 from bot.experiments.declarations import Declarations, Experiment
 from bot.settings import Settings
 from bot.storage.repositories import ExposureRepository
@@ -199,6 +201,61 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _decide(settings: Settings, args: argparse.Namespace, action: str) -> int:
+    services = bootstrap(settings)
+    try:
+        experiment = services.experiments().get(args.name)
+        if experiment is None:
+            known = ", ".join(e.name for e in services.experiments().experiments) or "none"
+            print(f"No experiment named {args.name!r} (declared: {known}).")
+            return 1
+        ship = getattr(args, "ship", None)
+        try:
+            row = record_decision(
+                experiment,
+                action,
+                args.by,
+                args.reason,
+                services.session_factory,
+                services.now(),
+                ship,
+            )
+        except DecisionError as error:
+            print(f"Nothing recorded: {error}.")
+            return 2
+    finally:
+        services.close()
+    done = (
+        f"shipped {row.ship}: every conversation now gets it"
+        if row.ship
+        else "stopped: no more assignments"
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "experiment": row.experiment,
+                    "action": row.action,
+                    "ship": row.ship,
+                    "by": row.decided_by,
+                    "reason": row.reason,
+                    "at": row.decided_at.isoformat(),
+                }
+            )
+        )
+    else:
+        print(f"{row.experiment} {done} (by {row.decided_by}: {row.reason}).")
+    return 0
+
+
+def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
+    return _decide(settings, args, "stop")
+
+
+def cmd_decide(settings: Settings, args: argparse.Namespace) -> int:
+    return _decide(settings, args, "decide")
+
+
 def add_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     """`experiments list` and `experiments show NAME` under the `supportbot` command."""
     experiments = sub.add_parser("experiments", help="customer-experience experiments (A/B tests)")
@@ -214,3 +271,19 @@ def add_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     )
     analyze_command.add_argument("name")
     analyze_command.set_defaults(func=cmd_analyze)
+    who = os.environ.get("USER") or "unknown"
+    stop = commands.add_parser(
+        "stop", parents=[parent], help="stop assigning (recorded with who and why)"
+    )
+    stop.add_argument("name")
+    stop.add_argument("--by", default=who, help="who decides (default: $USER)")
+    stop.add_argument("--reason", required=True, help="why, for the record")
+    stop.set_defaults(func=cmd_stop)
+    decide = commands.add_parser(
+        "decide", parents=[parent], help="ship a variant: it becomes the default"
+    )
+    decide.add_argument("name")
+    decide.add_argument("--ship", required=True, help="the variant to ship")
+    decide.add_argument("--by", default=who, help="who decides (default: $USER)")
+    decide.add_argument("--reason", required=True, help="why, for the record")
+    decide.set_defaults(func=cmd_decide)

@@ -371,3 +371,25 @@ class ExperimentExposure(Base):
     conversation_id = Column(String(255), nullable=False)
     session_key = Column(String(64), nullable=False)
     exposed_at = Column(DateTime, nullable=False)
+
+
+class ExperimentDecision(Base):
+    """A manager's decision on an experiment: stop it, or ship a variant. The newest counts.
+
+    data/experiments.yml declares the experiments; these rows record what was done with them,
+    with who and why, and override the file's status.
+    """
+
+    __tablename__ = "experiment_decisions"
+    __table_args__ = (
+        CheckConstraint(_in("action", ("stop", "decide")), name="action_known"),
+        Index("ix_experiment_decisions_experiment", "experiment", "decided_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    experiment = Column(String(80), nullable=False)
+    action = Column(String(16), nullable=False)
+    ship = Column(String(64))
+    decided_by = Column(String(120), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    decided_at = Column(DateTime, nullable=False)
