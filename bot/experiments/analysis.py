@@ -4,15 +4,17 @@ Per variant: exposures, n, the metric with its 95% interval. Against the control
 difference with its fixed-horizon and always-valid intervals, the p-value, the chance to
 beat the control and the expected loss. SRM of the exposures against the weights, Holm's
 correction across the guardrails, the sample the minimum detectable effect needs, and the
-plain-English verdict. The statistics are `bot.experiments.stats*`; this module only reads
+plain-English verdict. `until` cuts the analysis at a time (the sessions exposed before
+it), and `primary_over_time` repeats the primary comparison per day, so the always-valid
+interval can be watched narrowing. The statistics are `bot.experiments.stats*`; this module only reads
 the sums (`bot.experiments.data`) and puts the pieces together.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
@@ -38,7 +40,7 @@ from bot.experiments.stats_design import (
     srm_check,
 )
 from bot.experiments.stats_sequential import SequentialResult, always_valid
-from bot.experiments.stats_verdict import Reading, Verdict, verdict
+from bot.experiments.stats_verdict import Reading, Verdict, guardrail_state, verdict
 from bot.metrics.core import MetricResult, mean_from_sums, nps_from_counts, proportion
 from bot.storage.repositories import ExposureRepository
 from bot.storage.session import session_scope
@@ -64,6 +66,8 @@ class VariantComparison:
     bayes: BayesResult
     # Holm-adjusted p-value, for a guardrail (None for the primary metric).
     adjusted_p: float | None = None
+    # For a guardrail: "harmed", "unresolved" or "holds" (`guardrail_state`).
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,13 +172,20 @@ def _daily_rate(experiment: Experiment, exposed: int, now: datetime) -> float | 
     return exposed / days
 
 
-def analyze(experiment: Experiment, uow: sessionmaker, now: datetime) -> Analysis:
-    """The experiment's results as its conversations and surveys stand now."""
+def analyze(
+    experiment: Experiment, uow: sessionmaker, now: datetime, until: datetime | None = None
+) -> Analysis:
+    """The experiment's results as its conversations and surveys stand now.
+
+    With `until`, only the sessions exposed before it count: the analysis as it stood then.
+    """
+    if until is not None:
+        now = min(now, until)
     with session_scope(uow) as session:
-        counts = ExposureRepository(session).counts(experiment.name)
-        primary_sums = variant_sums(session, experiment.name, experiment.primary_metric)
+        counts = ExposureRepository(session).counts(experiment.name, until)
+        primary_sums = variant_sums(session, experiment.name, experiment.primary_metric, until)
         guard_sums = {
-            g.metric: variant_sums(session, experiment.name, g.metric)
+            g.metric: variant_sums(session, experiment.name, g.metric, until)
             for g in experiment.guardrails
         }
     exposures = {v.name: counts.get(v.name, 0) for v in experiment.variants}
@@ -183,7 +194,7 @@ def analyze(experiment: Experiment, uow: sessionmaker, now: datetime) -> Analysi
     guardrails = [
         _metric(experiment, g.metric, guard_sums[g.metric]) for g in experiment.guardrails
     ]
-    guardrails = _holm(guardrails)
+    guardrails = _with_states(experiment, _holm(guardrails))
     needed = _needed(experiment, primary_sums.get(experiment.control.name))
     rate = _daily_rate(experiment, sum(exposures.values()), now)
     left = (
@@ -214,6 +225,55 @@ def analyze(experiment: Experiment, uow: sessionmaker, now: datetime) -> Analysi
     return Analysis(experiment, exposures, srm, primary, guardrails, left, verdicts)
 
 
+def _with_states(experiment: Experiment, guardrails: list[MetricAnalysis]) -> list[MetricAnalysis]:
+    """Each guardrail comparison with its state: harmed, unresolved or holds."""
+    return [
+        replace(
+            analysis,
+            against_control=[
+                replace(c, state=guardrail_state(_reading(analysis, c, declared.max_drop)))
+                for c in analysis.against_control
+            ],
+        )
+        for analysis, declared in zip(guardrails, experiment.guardrails, strict=True)
+    ]
+
+
+# At most this many days in `primary_over_time` (the latest ones).
+MAX_DAYS = 180
+
+
+@dataclass(frozen=True)
+class DayAnalysis:
+    """The primary metric as it stood at the end of `day` (sessions exposed until then)."""
+
+    day: date
+    primary: MetricAnalysis
+
+
+def primary_over_time(
+    experiment: Experiment, uow: sessionmaker, now: datetime, max_days: int = MAX_DAYS
+) -> list[DayAnalysis]:
+    """The primary metric's analysis at the end of each day, from the first exposure to now.
+
+    Each day counts the sessions exposed up to its end (`variant_sums`' `until`), so the last
+    day is `analyze`'s primary metric and the always-valid intervals can be seen narrowing.
+    """
+    with session_scope(uow) as session:
+        first, last = ExposureRepository(session).span(experiment.name)
+        if first is None or last is None:
+            return []
+        end = min(last.date(), now.date())
+        day = max(first.date(), end - timedelta(days=max_days - 1))
+        days = []
+        while day <= end:
+            until = datetime.combine(day + timedelta(days=1), time.min)
+            sums = variant_sums(session, experiment.name, experiment.primary_metric, until)
+            days.append(DayAnalysis(day, _metric(experiment, experiment.primary_metric, sums)))
+            day += timedelta(days=1)
+    return days
+
+
 def _holm(guardrails: list[MetricAnalysis]) -> list[MetricAnalysis]:
     """Holm's correction across every guardrail comparison of the experiment."""
     pairs = [(i, j) for i, g in enumerate(guardrails) for j in range(len(g.against_control))]
@@ -223,7 +283,5 @@ def _holm(guardrails: list[MetricAnalysis]) -> list[MetricAnalysis]:
     corrected = [list(g.against_control) for g in guardrails]
     for (i, j), p in zip(pairs, adjusted.adjusted, strict=True):
         c = corrected[i][j]
-        corrected[i][j] = VariantComparison(
-            c.variant, c.comparison, c.sequential, c.bayes, float(p)
-        )
+        corrected[i][j] = replace(c, adjusted_p=float(p))
     return [MetricAnalysis(g.metric, g.estimates, corrected[i]) for i, g in enumerate(guardrails)]

@@ -13,6 +13,7 @@ from bot.bootstrap import bootstrap
 from bot.experiments.analysis import MetricAnalysis, analyze
 from bot.experiments.decisions import DecisionError, record_decision
 from bot.experiments.declarations import Declarations, Experiment
+from bot.experiments.output import analysis_json
 from bot.settings import Settings
 from bot.storage.repositories import ExposureRepository
 from bot.storage.session import session_scope
@@ -109,32 +110,6 @@ def _scale(analysis: MetricAnalysis) -> float:
     return 1.0 if analysis.metric == "first_response_time" else 100.0
 
 
-def metric_json(analysis: MetricAnalysis) -> dict[str, Any]:
-    k = _scale(analysis)
-    return {
-        "metric": analysis.metric,
-        "variants": {
-            name: {"n": r.n, "value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high}
-            for name, r in analysis.estimates.items()
-        },
-        "against_control": [
-            {
-                "variant": c.variant,
-                "difference": k * c.comparison.difference,
-                "ci": [k * c.comparison.ci_low, k * c.comparison.ci_high],
-                "always_valid_ci": [k * c.sequential.ci_low, k * c.sequential.ci_high],
-                "p_value": c.comparison.p_value,
-                "holm_p_value": c.adjusted_p,
-                "relative": c.comparison.relative,
-                "chance_to_beat_control": c.bayes.chance_to_beat,
-                "expected_loss": k * c.bayes.loss_variant,
-                "method": c.comparison.method,
-            }
-            for c in analysis.against_control
-        ],
-    }
-
-
 def _print_metric(analysis: MetricAnalysis, role: str) -> None:
     print(f"  {role}: {analysis.label}")
     for name, result in analysis.estimates.items():
@@ -174,15 +149,7 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
                 {
                     "experiment": experiment.name,
                     "status": experiment.status,
-                    "exposures": analysis.exposures,
-                    "srm": {"p_value": analysis.srm.p_value, "mismatch": analysis.srm.mismatch},
-                    "primary": metric_json(analysis.primary),
-                    "guardrails": [metric_json(g) for g in analysis.guardrails],
-                    "remaining": analysis.remaining.text if analysis.remaining else None,
-                    "verdicts": {
-                        v: {"decision": d.decision, "text": d.text}
-                        for v, d in analysis.verdicts.items()
-                    },
+                    **analysis_json(analysis, settings.min_sample_size),
                 },
                 indent=2,
             )

@@ -8,6 +8,7 @@ counts for rates, the three NPS groups, and a mean's n, sum and sum of squares.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -19,11 +20,16 @@ from bot.storage.models import Conversation, ExperimentExposure, Recommendation,
 Sums = ProportionSummary | NpsSummary | MeanSummary
 
 
-def _exposed(experiment: str) -> Any:
-    return ExperimentExposure.experiment == experiment
+def _exposed(experiment: str, until: datetime | None = None) -> Any:
+    """The experiment's exposures, those before `until` when it is given."""
+    if until is None:
+        return ExperimentExposure.experiment == experiment
+    return and_(ExperimentExposure.experiment == experiment, ExperimentExposure.exposed_at < until)
 
 
-def _surveys(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
+def _surveys(
+    session: Session, experiment: str, metric: str, until: datetime | None
+) -> dict[str, Sums]:
     join = and_(
         SurveyResponse.conversation_id == ExperimentExposure.conversation_id,
         SurveyResponse.session_key == ExperimentExposure.session_key,
@@ -42,7 +48,7 @@ def _surveys(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
     rows = session.execute(
         select(ExperimentExposure.variant, *columns)
         .join(SurveyResponse, join)
-        .where(_exposed(experiment))
+        .where(_exposed(experiment, until))
         .group_by(ExperimentExposure.variant)
     ).all()
     if metric == "csat":
@@ -50,12 +56,18 @@ def _surveys(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
     return {v: NpsSummary(int(p or 0), int(pa or 0), int(d or 0)) for v, p, pa, d in rows}
 
 
-def _conversations(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
+def _conversations(
+    session: Session, experiment: str, metric: str, until: datetime | None
+) -> dict[str, Sums]:
     join = and_(
         Conversation.conversation_id == ExperimentExposure.conversation_id,
         Conversation.session_key == ExperimentExposure.session_key,
     )
-    query = select(ExperimentExposure.variant).join(Conversation, join).where(_exposed(experiment))
+    query = (
+        select(ExperimentExposure.variant)
+        .join(Conversation, join)
+        .where(_exposed(experiment, until))
+    )
     if metric == "first_response_time":
         seconds = Conversation.first_response_seconds
         rows = session.execute(
@@ -93,23 +105,28 @@ def _conversations(session: Session, experiment: str, metric: str) -> dict[str, 
     return {v: ProportionSummary(int(n or 0), int(n or 0) - int(h or 0)) for v, n, h in rows}
 
 
-def _recommendations(session: Session, experiment: str) -> dict[str, Sums]:
+def _recommendations(session: Session, experiment: str, until: datetime | None) -> dict[str, Sums]:
     picked = case((Recommendation.picked_at.is_not(None), 1), else_=0)
     rows = session.execute(
         select(ExperimentExposure.variant, func.count(), func.sum(picked))
         .join(Recommendation, Recommendation.conversation_id == ExperimentExposure.conversation_id)
-        .where(_exposed(experiment))
+        .where(_exposed(experiment, until))
         .group_by(ExperimentExposure.variant)
     ).all()
     return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
 
 
-def variant_sums(session: Session, experiment: str, metric: str) -> dict[str, Sums]:
-    """The metric's sums per variant over the experiment's exposed sessions."""
+def variant_sums(
+    session: Session, experiment: str, metric: str, until: datetime | None = None
+) -> dict[str, Sums]:
+    """The metric's sums per variant over the experiment's exposed sessions.
+
+    With `until`, only the sessions exposed before it count (the analysis as of that time).
+    """
     if metric in ("csat", "nps"):
-        return _surveys(session, experiment, metric)
+        return _surveys(session, experiment, metric, until)
     if metric in ("containment", "handoff_rate", "first_response_time", "survey_response_rate"):
-        return _conversations(session, experiment, metric)
+        return _conversations(session, experiment, metric, until)
     if metric == "recommendation_acceptance":
-        return _recommendations(session, experiment)
+        return _recommendations(session, experiment, until)
     raise ValueError(f"unknown metric {metric!r}")

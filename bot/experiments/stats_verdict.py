@@ -79,6 +79,17 @@ def _harmed(reading: Reading) -> str:
     return "fell" if reading.higher_is_better else "rose"
 
 
+def guardrail_state(guard: Reading) -> str:
+    """A guardrail's reading: "harmed" (the interval shows harm), "unresolved" (it still
+    allows a drop beyond `max_drop`) or "holds"."""
+    low, high = guard.interval
+    if high < 0:
+        return "harmed"
+    if guard.max_drop is not None and low < -guard.max_drop:
+        return "unresolved"
+    return "holds"
+
+
 def verdict(
     primary: Reading,
     guardrails: Sequence[Reading] = (),
@@ -91,14 +102,13 @@ def verdict(
     if srm is not None and srm.mismatch:
         return Verdict("withheld", f"verdict withheld: {srm.message}")
     for guard in guardrails:
-        low, high = guard.interval
-        if high < 0:
+        if guardrail_state(guard) == "harmed":
             return Verdict(
                 "stop",
                 f"stopped: guardrail {guard.name} {_harmed(guard)} by "
                 f"{guard.amount(guard.gain)} ({guard.interval_text()})",
             )
-    unresolved = [g for g in guardrails if g.max_drop is not None and g.interval[0] < -g.max_drop]
+    unresolved = [g for g in guardrails if guardrail_state(g) == "unresolved"]
     low, high = primary.interval
     effect = f"{primary.amount(primary.gain)} ({primary.interval_text()})"
     if low > 0:

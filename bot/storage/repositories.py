@@ -476,11 +476,21 @@ class ExposureRepository:
         )
         return bool(self.session.execute(statement).rowcount)
 
-    def counts(self, experiment: str) -> dict[str, int]:
-        """Exposed sessions per variant."""
-        rows = self.session.execute(
-            select(ExperimentExposure.variant, func.count())
-            .where(ExperimentExposure.experiment == experiment)
-            .group_by(ExperimentExposure.variant)
-        ).all()
+    def counts(self, experiment: str, until: datetime | None = None) -> dict[str, int]:
+        """Exposed sessions per variant (those exposed before `until`, when given)."""
+        query = select(ExperimentExposure.variant, func.count()).where(
+            ExperimentExposure.experiment == experiment
+        )
+        if until is not None:
+            query = query.where(ExperimentExposure.exposed_at < until)
+        rows = self.session.execute(query.group_by(ExperimentExposure.variant)).all()
         return {variant: int(count) for variant, count in rows}
+
+    def span(self, experiment: str) -> tuple[datetime | None, datetime | None]:
+        """The first and the last exposure's time (None, None without exposures)."""
+        first, last = self.session.execute(
+            select(
+                func.min(ExperimentExposure.exposed_at), func.max(ExperimentExposure.exposed_at)
+            ).where(ExperimentExposure.experiment == experiment)
+        ).one()
+        return first, last
