@@ -27,13 +27,18 @@ def test_the_shipped_file_declares_the_three_experiments():
     assert found.problems == []
     assert [e.name for e in found.experiments] == [
         "recommender-model",
-        "survey-timing",
+        "survey-wording",
         "early-handoff",
     ]
     handoff = found.get("early-handoff")
     assert handoff is not None and handoff.control.name == "second-miss"
     assert handoff.primary_metric == "csat"
     assert [(g.metric, g.max_drop) for g in handoff.guardrails] == [("containment", 5.0)]
+    wording = found.get("survey-wording")
+    assert wording is not None and wording.assigning
+    assert [(v.name, v.weight) for v in wording.variants] == [("standard", 50.0), ("short", 50.0)]
+    assert wording.primary_metric == "survey_response_rate"
+    assert [(g.metric, g.max_drop) for g in wording.guardrails] == [("csat", 5.0)]
 
 
 def test_a_bad_entry_is_named_by_its_line_and_the_others_still_load():
