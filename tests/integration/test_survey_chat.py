@@ -7,6 +7,10 @@ import uuid
 
 import pytest
 
+from bot.experiments.assignment import assign, unit_of
+from bot.experiments.declarations import load_experiments
+from bot.settings import PROJECT_ROOT
+from bot.survey.wording import nps_question
 from tests.integration.conftest import RunningBot
 
 pytestmark = pytest.mark.integration
@@ -14,6 +18,16 @@ pytestmark = pytest.mark.integration
 
 def sender() -> str:
     return f"survey-{uuid.uuid4().hex[:10]}"
+
+
+def sender_in(variant: str) -> str:
+    """A new conversation that the survey-wording experiment puts in `variant`."""
+    experiment = load_experiments(PROJECT_ROOT / "data" / "experiments.yml").get("survey-wording")
+    assert experiment is not None
+    while True:
+        me = sender()
+        if assign(experiment, unit_of(None, me)).variant == variant:
+            return me
 
 
 def survey_row(bot: RunningBot, conversation: str) -> tuple | None:
@@ -28,6 +42,7 @@ def survey_row(bot: RunningBot, conversation: str) -> tuple | None:
 def finish_chat_with_survey(bot: RunningBot, me: str, order: str) -> None:
     assert f"Order {order}" in bot.texts(me, f"where is my order {order}?", bot.as_owner_of(order))
     question = bot.say(me, "no, that's all")
+    # Both wordings of the survey-wording experiment say "from 0 to 10", with these buttons.
     assert "from 0 to 10" in question[0]["text"]
     assert [b["title"] for b in question[0]["buttons"]] == [str(n) for n in range(11)]
     assert "from 1 (not at all) to 5" in bot.texts(me, "nine")
@@ -64,6 +79,26 @@ def test_bad_answers_are_reasked_and_never_stored(running_bot: RunningBot):
     assert "Anything we could do better?" in running_bot.texts(me, "⭐⭐⭐⭐")
     running_bot.texts(me, "skip")
     assert survey_row(running_bot, me) == (None, 4, None, "partial", "other", "rest")
+
+
+@pytest.mark.parametrize("variant", ["standard", "short"])
+def test_the_first_question_is_worded_by_variant_and_exposed_once(
+    running_bot: RunningBot, variant: str
+):
+    me = sender_in(variant)
+    [question] = running_bot.say(me, "bye")
+    assert question["text"] == nps_question(variant)
+    assert [b["payload"] for b in question["buttons"]] == [str(n) for n in range(11)]
+    # A bad answer is re-asked through the same action, in the same words.
+    reply = running_bot.say(me, "11")
+    assert "11 is not between 0 and 10" in reply[0]["text"]
+    assert [m["text"] for m in reply[1:]] == [nps_question(variant)]
+    running_bot.texts(me, "9")
+    with sqlite3.connect(running_bot.var_dir / "supportbot.db") as db:
+        exposed = db.execute(
+            "SELECT experiment, variant FROM experiment_exposures WHERE conversation_id = ?", (me,)
+        ).fetchall()
+    assert exposed == [("survey-wording", variant)]
 
 
 def test_declining_is_recorded(running_bot: RunningBot):
