@@ -9,8 +9,9 @@ staff member's: 403.
 An NPS or CSAT of fewer answers than `Settings.min_sample_size` carries `"too_few": true`:
 show "too few answers (n = 7)", not its value.
 
-Every endpoint takes `period` (plain English, default "last 30 days") and `topic`, `channel`
-and `variant` to narrow the conversations counted. Unknown periods, metrics, buckets and
+Every metrics endpoint takes `period` (plain English, default "last 30 days") and `topic`,
+`channel` and `variant` to narrow the conversations counted. /api/experiments is the declared
+experiments' analysis over all their exposures (`bot.experiments.output`), with no filters. Unknown periods, metrics, buckets and
 malformed numbers are a 400 with `{"error": "bad_request", "message": ...}`.
 
 Times are ISO 8601 in UTC ("2026-11-01T00:00:00Z"); periods are half open, `start <= t < end`.
@@ -19,6 +20,7 @@ The queries are synchronous SQLAlchemy; they run in worker threads, off the even
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,10 +33,11 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from bot.auth.tokens import decode
+from bot.bootstrap import Services
+from bot.experiments.output import experiments_report
 from bot.metrics import customer_value, queries
 from bot.metrics.answers import label
 from bot.metrics.cli_output import metrics_json
-from bot.metrics.core import MIN_SAMPLE_SIZE, compare, too_few
 from bot.metrics.overview import result_json
 from bot.metrics.periods import DEFAULT_PERIOD_TEXT, Period, parse_period
 from bot.metrics.queries import CUTS, Cut
@@ -46,8 +49,6 @@ from bot.web.keys import services_key
 MANAGER = "manager"
 BUCKETS = ("week", "month")
 QUESTIONS = ("nps", "csat")
-EXPERIMENT_METRICS = ("nps", "csat", "containment")
-NO_VARIANT = "none"  # what queries.metric_by calls conversations outside any experiment
 MAX_MONTHS = 120
 MAX_PAIN_POINTS = 50
 MAX_PERIOD_LENGTH = 200  # "since the first Monday of October 2026" is long enough
@@ -411,58 +412,24 @@ async def get_cohorts(request: web.Request) -> web.StreamResponse:
     )
 
 
-def experiments_json(
-    session: Session, period: Period, cut: Cut, min_n: int = MIN_SAMPLE_SIZE
-) -> dict[str, Any]:
-    """NPS, CSAT and containment per experiment variant, each variant against the first.
+def experiments_data(services: Services) -> dict[str, Any]:
+    """Every declared experiment with its analysis, and the file's entries left out.
 
-    A difference is never `significant` when either variant has too few answers (`too_few`).
+    `Services.experiments()` holds the decisions in force; the analysis reads the database
+    (run it off the event loop).
     """
-    metrics: dict[str, Any] = {}
-    variants: set[str] = set()
-    for metric in EXPERIMENT_METRICS:
-        groups = queries.metric_by(session, metric, period.start, period.end, "variant", cut)
-        groups.pop(NO_VARIANT, None)
-        variants.update(groups)
-        metrics[metric] = groups
-    ordered = sorted(variants)
-    baseline = ordered[0] if ordered else None
-    data: dict[str, Any] = {"variants": ordered, "baseline": baseline, "metrics": {}}
-    for metric, groups in metrics.items():
-        differences = []
-        if baseline is not None and baseline in groups:
-            for variant in ordered[1:]:
-                if variant not in groups:
-                    continue
-                change = compare(groups[variant], groups[baseline])
-                few = too_few(groups[variant], min_n) or too_few(groups[baseline], min_n)
-                differences.append(
-                    {
-                        "variant": variant,
-                        "baseline": baseline,
-                        "difference": change.difference,
-                        "ci_low": change.ci_low,
-                        "ci_high": change.ci_high,
-                        "significant": change.significant and not few,
-                        "too_few": few,
-                    }
-                )
-        data["metrics"][metric] = {
-            "label": label(metric),
-            "by_variant": {
-                name: result_json(groups[name], min_n) for name in ordered if name in groups
-            },
-            "differences": differences,
-        }
-    return data
+    return experiments_report(
+        services.experiments(),
+        services.session_factory,
+        services.now(),
+        services.settings.min_sample_size,
+    )
 
 
 @manager_only
 async def get_experiments(request: web.Request) -> web.StreamResponse:
-    period, cut = _period(request), _cut(request)
-    min_n = _min_n(request)
-    data = await in_session(request, lambda session: experiments_json(session, period, cut, min_n))
-    return json_response({"period": _period_json(period), "cut": _cut_json(cut), **data})
+    services = request.app[services_key]
+    return json_response(await asyncio.to_thread(experiments_data, services))
 
 
 async def get_openapi(request: web.Request) -> web.StreamResponse:

@@ -11,6 +11,13 @@ metadata), so "what's our NPS this month?" can be asked right beside the charts.
 
 An NPS or CSAT with fewer answers than `Settings.min_sample_size` reads "too few answers
 (n = 7)", on the page and in the charts' tables (dashboard.js reads the API's `too_few`).
+
+The experiments panel is the declared experiments' analysis, the same data as
+/api/experiments: a card per experiment with its status, SRM and guardrail badges, each
+variant's estimate, the comparisons against the control and the verdict; dashboard.js adds
+the interval plots. It is not cut by the page's period: an experiment is judged on all its
+exposures. The demo history's "A"/"B" variant column is no declared experiment (no weights,
+no exposures, no control): its numbers stay in /api/metrics?by=variant, not on this panel.
 """
 
 from __future__ import annotations
@@ -24,14 +31,14 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from bot.auth.tokens import mint
+from bot.bootstrap import Services
 from bot.metrics import queries
-from bot.metrics.answers import SECONDS_METRICS, format_change, format_result, label
-from bot.metrics.core import MetricResult
+from bot.metrics.answers import format_change, format_result, label
 from bot.metrics.overview import overview
 from bot.metrics.periods import DEFAULT_PERIOD_TEXT, Period, parse_period
 from bot.metrics.questions import TOPIC_LABELS
 from bot.storage.session import session_scope
-from bot.web.api import BUCKETS, EXPERIMENT_METRICS, MAX_PERIOD_LENGTH, experiments_json
+from bot.web.api import BUCKETS, MAX_PERIOD_LENGTH, experiments_data
 from bot.web.app import SESSION_MAX_AGE
 from bot.web.auth import current_user, render, require_role
 from bot.web.keys import services_key
@@ -83,12 +90,6 @@ class PainPointRow:
     detractors: str
 
 
-@dataclass(frozen=True)
-class VariantRow:
-    variant: str
-    results: dict[str, str]
-
-
 def _headline(session: Session, period: Period, min_n: int) -> list[HeadlineRow]:
     rows = {row.metric: row for row in overview(session, period, with_customers=False)}
     previous_label = period.previous().label
@@ -120,52 +121,130 @@ def _pain_points(session: Session, period: Period, min_n: int) -> list[PainPoint
     ]
 
 
-def _experiments(session: Session, period: Period, min_n: int) -> dict[str, Any] | None:
-    data = experiments_json(session, period, queries.EVERYTHING, min_n)
-    if not data["variants"]:
-        return None
-    rows = [
-        VariantRow(
-            variant=variant,
-            results={
-                metric: _result_text(metric, data["metrics"][metric]["by_variant"].get(variant))
-                for metric in EXPERIMENT_METRICS
-            },
+def _amount(unit: str, value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f}" + {"percent": "%", "seconds": " s"}.get(unit, "")
+
+
+def _change(unit: str, value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:+.1f}" + (" s" if unit == "seconds" else " points")
+
+
+def _interval(unit: str, ends: list[float | None]) -> str:
+    return f"{_change(unit, ends[0])} to {_change(unit, ends[1])}"
+
+
+def _estimate(unit: str, result: dict[str, Any]) -> str:
+    if result["value"] is None:
+        return f"no data yet (n = {result['n']:,})"
+    if result["too_few"]:
+        return f"too few answers (n = {result['n']:,})"
+    return (
+        f"{_amount(unit, result['value'])} (95% CI {_amount(unit, result['ci_low'])} to "
+        f"{_amount(unit, result['ci_high'])}, n = {result['n']:,})"
+    )
+
+
+def _p(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3f}" if value >= 0.001 else "< 0.001"
+
+
+GUARDRAIL_TEXT = {
+    "holds": "holds",
+    "unresolved": "not yet shown to hold",
+    "harmed": "harmed",
+}
+
+
+def _card(data: dict[str, Any]) -> dict[str, Any]:
+    """One experiment of `/api/experiments` as the panel shows it, every number as text."""
+    total_weight = sum(v["weight"] for v in data["variants"]) or 1.0
+    primary = data["primary"]
+    exposed = sum(data["exposures"].values())
+    if exposed == 0:
+        srm = ("none", "SRM: no exposures yet")
+    elif data["srm"]["mismatch"]:
+        srm = ("bad", f"SRM: mismatch (p = {_p(data['srm']['p_value'])})")
+    else:
+        srm = ("good", f"SRM: split as designed (p = {_p(data['srm']['p_value'])})")
+    guardrails = []
+    for guard in data["guardrails"]:
+        limit = f"may not fall by more than {guard['max_drop']:g} " + (
+            "s" if guard["unit"] == "seconds" else "points"
         )
-        for variant in data["variants"]
-    ]
-    differences = []
-    for metric in EXPERIMENT_METRICS:
-        for change in data["metrics"][metric]["differences"]:
-            differences.append(_difference_text(metric, change))
+        if not guard["against_control"]:
+            guardrails.append(("none", f"{guard['label']}: no data yet", limit))
+        for c in guard["against_control"]:
+            state = c["guardrail"] or "holds"
+            tone = {"holds": "good", "unresolved": "warn", "harmed": "bad"}[state]
+            guardrails.append(
+                (tone, f"{guard['label']}, {c['variant']}: {GUARDRAIL_TEXT[state]}", limit)
+            )
+    comparisons = []
+    for role, metric in [("primary", primary)] + [("guardrail", g) for g in data["guardrails"]]:
+        for c in metric["against_control"]:
+            comparisons.append(
+                {
+                    "metric": metric["label"],
+                    "role": role,
+                    "variant": c["variant"],
+                    "difference": _change(metric["unit"], c["difference"]),
+                    "ci": _interval(metric["unit"], c["ci"]),
+                    "always_valid": _interval(metric["unit"], c["always_valid_ci"]),
+                    "p": _p(c["p_value"]),
+                    "holm_p": _p(c["holm_p_value"]) if c["holm_p_value"] is not None else "–",
+                    "chance": (
+                        "?"
+                        if c["chance_to_beat_control"] is None
+                        else f"{100 * c['chance_to_beat_control']:.0f}%"
+                    ),
+                }
+            )
+    decision = data["decision"]
     return {
-        "variants": data["variants"],
-        "baseline": data["baseline"],
-        "metrics": [(metric, label(metric)) for metric in EXPERIMENT_METRICS],
-        "rows": rows,
-        "differences": differences,
+        "name": data["name"],
+        "focus": data["focus"],
+        "status": data["status"],
+        "hypothesis": data["hypothesis"],
+        "primary_label": data["primary_label"],
+        "primary_unit": primary["unit"],
+        "mde": data["minimum_detectable_effect"],
+        "dates": f"{data['start'] or '?'} to {data['planned_end'] or '?'}",
+        "decision": (
+            f"decided: ship {decision['ship']} ({decision['by']}): {decision['reason']}"
+            if decision
+            else None
+        ),
+        "srm": srm,
+        "srm_message": data["srm"]["message"] if exposed else None,
+        "guardrails": guardrails,
+        "variants": [
+            {
+                "name": v["name"],
+                "control": v["name"] == data["control"],
+                "share": f"{100 * v['weight'] / total_weight:.0f}%",
+                "exposures": v["exposures"],
+                "estimate": _estimate(primary["unit"], primary["variants"][v["name"]]),
+            }
+            for v in data["variants"]
+        ],
+        "comparisons": comparisons,
+        "remaining": data["remaining"],
+        "verdicts": [(v, d["decision"], d["text"]) for v, d in data["verdicts"].items()],
+        "has_history": any(series["points"] for series in data["over_time"]),
     }
 
 
-def _result_text(metric: str, result: dict[str, Any] | None) -> str:
-    if result is None:
-        return "no data"
-    fields = {key: value for key, value in result.items() if key != "too_few"}
-    if result["too_few"]:
-        return f"too few answers (n = {result['n']:,})"
-    return format_result(metric, MetricResult(name=metric, **fields))
-
-
-def _difference_text(metric: str, change: dict[str, Any]) -> str:
-    name = f"{label(metric)}, {change['variant']} against {change['baseline']}"
-    if change["difference"] is None:
-        return f"{name}: no data to compare."
-    unit = " s" if metric in SECONDS_METRICS else " points"
-    text = f"{name}: {change['difference']:+.1f}{unit}"
-    if change["too_few"] or change["ci_low"] is None or change["ci_high"] is None:
-        return text + " (too few answers to tell)."
-    verdict = "significant" if change["significant"] else "not significant"
-    return f"{text} (95% CI {change['ci_low']:+.1f} to {change['ci_high']:+.1f}, {verdict})."
+def _experiments(services: Services) -> dict[str, Any]:
+    data = experiments_data(services)
+    return {
+        "cards": [_card(experiment) for experiment in data["experiments"]],
+        "problems": data["problems"],
+        "file": services.settings.experiments_file.name,
+    }
 
 
 @require_role("manager")
@@ -194,10 +273,10 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             return {
                 "headline": _headline(session, period, min_n),
                 "pain_points": _pain_points(session, period, min_n),
-                "experiments": _experiments(session, period, min_n),
             }
 
     data = await asyncio.to_thread(read)
+    data["experiments"] = await asyncio.to_thread(_experiments, services)
     # Good for as long as the session: the page holds it, so it is no longer-lived than that.
     # A chat token: it speaks for the manager in the widget, never to the JSON API.
     token = mint(

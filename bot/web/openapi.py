@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from bot.experiments.declarations import FOCUS_AREAS, STATUSES
+from bot.experiments.declarations import METRICS as EXPERIMENT_METRICS
 from bot.metrics.queries import CONVERSATION_METRICS, CUTS, SURVEY_METRICS
 from bot.web.api import BUCKETS, MAX_MONTHS, MAX_PAIN_POINTS, QUESTIONS
 from bot.web.app import SESSION_COOKIE
@@ -22,6 +24,15 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 NUMBER_OR_NULL = _nullable({"type": "number"})
+INTERVAL = {
+    "type": "array",
+    "description": "[low, high]; an end is null when it cannot be computed.",
+    "items": NUMBER_OR_NULL,
+    "minItems": 2,
+    "maxItems": 2,
+}
+# The verdict's decisions (bot.experiments.stats_verdict.Verdict).
+DECISIONS = ("ship", "keep_control", "stop", "continue", "withheld")
 DATE_TIME = {
     "type": "string",
     "format": "date-time",
@@ -261,47 +272,267 @@ SCHEMAS: dict[str, Any] = {
     },
     "Experiments": {
         "type": "object",
-        "required": ["period", "cut", "variants", "baseline", "metrics"],
+        "description": (
+            "The experiments declared in data/experiments.yml (with the decisions recorded "
+            "since), each analysed over all its exposed sessions, and the entries the file "
+            "left out."
+        ),
+        "required": ["experiments", "problems"],
         "properties": {
-            "period": _ref("Period"),
-            "cut": _ref("Cut"),
-            "variants": {"type": "array", "items": {"type": "string"}},
-            "baseline": _nullable({"type": "string"}),
-            "metrics": {
+            "experiments": {"type": "array", "items": _ref("Experiment")},
+            "problems": {
+                "type": "array",
+                "description": "Entries of the file that were left out, with their line.",
+                "items": {
+                    "type": "object",
+                    "required": ["line", "message"],
+                    "properties": {
+                        "line": {"type": "integer", "minimum": 1},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Experiment": {
+        "type": "object",
+        "description": (
+            "One experiment and its analysis. The first variant is the control. Estimates are "
+            "in the metric's unit (NPS points, rates in percent, times in seconds); differences "
+            "against the control in points or seconds, variant minus control."
+        ),
+        "required": [
+            "name",
+            "focus",
+            "status",
+            "hypothesis",
+            "primary_metric",
+            "primary_label",
+            "minimum_detectable_effect",
+            "start",
+            "planned_end",
+            "decision",
+            "control",
+            "variants",
+            "exposures",
+            "srm",
+            "primary",
+            "guardrails",
+            "remaining",
+            "verdicts",
+            "over_time",
+        ],
+        "properties": {
+            "name": {"type": "string"},
+            "focus": {"type": "string", "enum": list(FOCUS_AREAS)},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "hypothesis": {"type": "string"},
+            "primary_metric": {"type": "string", "enum": list(EXPERIMENT_METRICS)},
+            "primary_label": {"type": "string"},
+            "minimum_detectable_effect": {
+                "type": "number",
+                "description": "In the primary metric's points (seconds for times).",
+            },
+            "start": _nullable({"type": "string", "format": "date"}),
+            "planned_end": _nullable({"type": "string", "format": "date"}),
+            "decision": _nullable(
+                {
+                    "type": "object",
+                    "description": "The variant shipped, by whom and why (decided only).",
+                    "required": ["ship", "by", "reason", "at"],
+                    "properties": {
+                        "ship": {"type": "string"},
+                        "by": {"type": "string"},
+                        "reason": {"type": "string"},
+                        "at": {"type": "string"},
+                    },
+                }
+            ),
+            "control": {"type": "string", "description": "The control variant's name."},
+            "variants": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "weight", "exposures"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "weight": {"type": "number"},
+                        "exposures": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Exposed conversation sessions.",
+                        },
+                    },
+                },
+            },
+            "exposures": {
                 "type": "object",
-                "description": "nps, csat and containment.",
+                "description": "Variant name to exposed sessions.",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "srm": {
+                "type": "object",
+                "description": "Sample ratio mismatch: chi-square of exposures to the weights.",
+                "required": ["p_value", "mismatch", "message"],
+                "properties": {
+                    "p_value": NUMBER_OR_NULL,
+                    "mismatch": {
+                        "type": "boolean",
+                        "description": "p below the threshold: every verdict is withheld.",
+                    },
+                    "message": {"type": "string"},
+                },
+            },
+            "primary": _ref("ExperimentMetric"),
+            "guardrails": {"type": "array", "items": _ref("ExperimentMetric")},
+            "remaining": _nullable(
+                {
+                    "type": "string",
+                    "description": (
+                        "The sample the minimum detectable effect still needs at 80% power, "
+                        "and how long at the current rate; null without control data."
+                    ),
+                }
+            ),
+            "verdicts": {
+                "type": "object",
+                "description": "Variant name (not the control) to its verdict.",
                 "additionalProperties": {
                     "type": "object",
-                    "required": ["label", "by_variant", "differences"],
+                    "required": ["decision", "text"],
                     "properties": {
-                        "label": {"type": "string"},
-                        "by_variant": {
-                            "type": "object",
-                            "additionalProperties": _ref("MetricResult"),
-                        },
-                        "differences": {
+                        "decision": {"type": "string", "enum": list(DECISIONS)},
+                        "text": {"type": "string"},
+                    },
+                },
+            },
+            "over_time": {
+                "type": "array",
+                "description": (
+                    "Per variant, the primary metric against the control at the end of each "
+                    "day from the first exposure (sessions exposed up to then), for watching "
+                    "the always-valid interval narrow; days with too little data are left out."
+                ),
+                "items": {
+                    "type": "object",
+                    "required": ["variant", "points"],
+                    "properties": {
+                        "variant": {"type": "string"},
+                        "points": {
                             "type": "array",
                             "items": {
                                 "type": "object",
+                                "required": ["day", "n", "difference", "ci", "always_valid_ci"],
                                 "properties": {
-                                    "variant": {"type": "string"},
-                                    "baseline": {"type": "string"},
+                                    "day": {"type": "string", "format": "date"},
+                                    "n": {"type": "integer", "minimum": 0},
                                     "difference": NUMBER_OR_NULL,
-                                    "ci_low": NUMBER_OR_NULL,
-                                    "ci_high": NUMBER_OR_NULL,
-                                    "significant": {
-                                        "type": "boolean",
-                                        "description": "False when too_few.",
-                                    },
-                                    "too_few": {
-                                        "type": "boolean",
-                                        "description": (
-                                            "Either variant's NPS or CSAT has too few answers."
-                                        ),
-                                    },
+                                    "ci": INTERVAL,
+                                    "always_valid_ci": INTERVAL,
                                 },
                             },
                         },
+                    },
+                },
+            },
+        },
+    },
+    "ExperimentMetric": {
+        "type": "object",
+        "required": [
+            "metric",
+            "label",
+            "unit",
+            "higher_is_better",
+            "max_drop",
+            "variants",
+            "against_control",
+        ],
+        "properties": {
+            "metric": {"type": "string", "enum": list(EXPERIMENT_METRICS)},
+            "label": {"type": "string"},
+            "unit": {"type": "string", "enum": ["points", "percent", "seconds"]},
+            "higher_is_better": {"type": "boolean"},
+            "max_drop": _nullable(
+                {
+                    "type": "number",
+                    "description": "A guardrail's tolerated harm in points; null for the primary.",
+                }
+            ),
+            "variants": {
+                "type": "object",
+                "description": "Variant name to its estimate with its 95% interval.",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["n", "value", "ci_low", "ci_high", "too_few"],
+                    "properties": {
+                        "n": {"type": "integer", "minimum": 0},
+                        "value": NUMBER_OR_NULL,
+                        "ci_low": NUMBER_OR_NULL,
+                        "ci_high": NUMBER_OR_NULL,
+                        "too_few": {
+                            "type": "boolean",
+                            "description": "An NPS or CSAT of fewer answers than the minimum.",
+                        },
+                    },
+                },
+            },
+            "against_control": {
+                "type": "array",
+                "description": "Each variant with at least 2 units in both it and the control.",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "variant",
+                        "n",
+                        "difference",
+                        "ci",
+                        "always_valid_ci",
+                        "p_value",
+                        "always_valid_p_value",
+                        "holm_p_value",
+                        "relative",
+                        "chance_to_beat_control",
+                        "expected_loss",
+                        "method",
+                        "guardrail",
+                    ],
+                    "properties": {
+                        "variant": {"type": "string"},
+                        "n": {"type": "integer", "description": "Units in both variants."},
+                        "difference": NUMBER_OR_NULL,
+                        "ci": {**INTERVAL, "description": "Fixed-horizon 95% interval."},
+                        "always_valid_ci": {
+                            **INTERVAL,
+                            "description": "95% confidence sequence: valid at every look.",
+                        },
+                        "p_value": NUMBER_OR_NULL,
+                        "always_valid_p_value": NUMBER_OR_NULL,
+                        "holm_p_value": _nullable(
+                            {
+                                "type": "number",
+                                "description": "Holm-adjusted across the guardrails; null "
+                                "for the primary metric.",
+                            }
+                        ),
+                        "relative": _nullable(
+                            {"type": "number", "description": "The difference / |control|."}
+                        ),
+                        "chance_to_beat_control": _nullable(
+                            {"type": "number", "minimum": 0, "maximum": 1}
+                        ),
+                        "expected_loss": NUMBER_OR_NULL,
+                        "method": {"type": "string"},
+                        "guardrail": _nullable(
+                            {
+                                "type": "string",
+                                "enum": ["harmed", "unresolved", "holds"],
+                                "description": (
+                                    "For a guardrail: harm shown, a drop beyond max_drop not "
+                                    "yet ruled out, or holds; null for the primary metric."
+                                ),
+                            }
+                        ),
                     },
                 },
             },
@@ -439,11 +670,21 @@ PATHS: dict[str, Any] = {
         "Cohorts",
         [{"$ref": "#/components/parameters/months"}],
     ),
-    "/api/experiments": _operation(
-        "getExperiments",
-        "NPS, CSAT and containment per experiment variant, each against the first variant",
-        "Experiments",
-    ),
+    "/api/experiments": {
+        "get": {
+            "operationId": "getExperiments",
+            "summary": (
+                "The declared experiments: per-variant estimates, comparisons against the "
+                "control (fixed-horizon and always-valid), SRM, guardrails and the verdicts"
+            ),
+            "tags": ["experiments"],
+            "responses": {
+                "200": _response("The declared experiments and their analysis", "Experiments"),
+                "401": ERRORS["401"],
+                "403": ERRORS["403"],
+            },
+        }
+    },
     "/api/openapi.json": {
         "get": {
             "operationId": "getOpenApi",

@@ -35,7 +35,7 @@ CHECKS = (
     content_type_conformance,
     response_schema_conformance,
 )
-OPERATIONS = 7  # /api/openapi.json and the six metric endpoints
+OPERATIONS = 7  # /api/openapi.json, the five metric endpoints and /api/experiments
 
 # Hypothesis warns when it describes Schemathesis's (large) strategies; nothing of ours.
 pytestmark = pytest.mark.filterwarnings(
@@ -102,12 +102,17 @@ def fuzz(
 
 @pytest.fixture
 async def api_url(settings: Settings, session_factory) -> AsyncIterator[str]:
-    """The website on 127.0.0.1 (a free port), its database filled with a month of chats."""
+    """The website on 127.0.0.1 (a free port), its database filled with a month of chats and
+    a declared experiment with exposures (and an entry the file leaves out)."""
     from bot.bootstrap import bootstrap
     from tests.web.conftest import NOW
+    from tests.web.experiments_data import CONTROL, VARIANT, declare, plant
 
+    declare(settings.experiments_file)
     services = bootstrap(settings, now=lambda: NOW)
     fill(services.session_factory)
+    plant(services.session_factory, CONTROL, 200, 0.6, 0.1, 1)
+    plant(services.session_factory, VARIANT, 200, 0.7, 0.1, 2)
     server = TestServer(create_app(settings, services), host="127.0.0.1")
     await server.start_server()
     try:

@@ -119,14 +119,12 @@ async def test_the_numbers_are_text_with_n_and_intervals(
     assert "n = 37" in html  # NPS answers of the period
     # Pain points, with n: returns first.
     assert re.search(r'<th scope="row">returns</th>\s*<td>25</td>', html)
-    # Experiments: both variants, and B against A.
-    assert '<th scope="row">A</th>' in html and '<th scope="row">B</th>' in html
-    assert "B against A" in html
+    # The history's "A"/"B" column is no declared experiment: no panel of its own.
+    assert '<th scope="row">A</th>' not in html and "B against A" not in html
 
 
-async def test_no_experiment_panel_without_variants(manager_client: TestClient):
+async def test_no_pain_points_without_answers(manager_client: TestClient):
     html = await dashboard(manager_client)
-    assert "Experiments" not in html
     assert "No topic has 20 or more survey answers" in html
 
 

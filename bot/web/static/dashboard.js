@@ -7,6 +7,9 @@
  * Trend intervals are drawn as a band: two extra datasets, ci_low and ci_high, the second
  * filled down to the first (fill: '-1'). A point the API marks too_few (an NPS or CSAT of
  * fewer answers than the shop's minimum) reads "too few answers (n = 7)" and is not drawn.
+ * Experiments (from /api/experiments): a floating bar per variant from its interval's low to
+ * its high end with the estimate as a point, and the difference against the control day by
+ * day with its always-valid interval as a band and the fixed-horizon one dashed.
  */
 (function () {
   'use strict';
@@ -349,6 +352,238 @@
     });
   }
 
+  // --- experiments: per-variant intervals, and the always-valid interval over time ------
+
+  var CONTROL = '#9aa5b1';
+  var FIXED = 'rgba(31, 95, 153, 0.55)';
+
+  function experimentUnit(unit) {
+    return unit === 'seconds' ? 'seconds' : (unit === 'percent' ? 'percent' : 'points');
+  }
+
+  function oneDecimal(unit, value) {
+    if (value === null || value === undefined) {
+      return '\u2013';
+    }
+    return minus(value.toFixed(1)) + (unit === 'percent' ? '%' : (unit === 'seconds' ? ' s' : ''));
+  }
+
+  function change(unit, value) {
+    if (value === null || value === undefined) {
+      return '\u2013';
+    }
+    var text = (value >= 0 ? '+' : '') + value.toFixed(1);
+    return minus(text) + (unit === 'seconds' ? ' s' : ' points');
+  }
+
+  function drawEstimates(figure, experiment) {
+    var primary = experiment.primary;
+    var unit = experimentUnit(primary.unit);
+    var names = experiment.variants.map(function (v) { return v.name; });
+    var shown = names.map(function (name) {
+      var r = primary.variants[name];
+      return r && r.value !== null && !r.too_few && r.ci_low !== null && r.ci_high !== null;
+    });
+    if (!shown.some(Boolean)) {
+      status(figure, 'No data to draw yet.');
+      return;
+    }
+    if (!chartsAvailable(figure)) {
+      return;
+    }
+    var options = baseOptions(primary.label + (unit === 'seconds' ? ' (s)' : ''));
+    options.plugins = {
+      legend: { display: true },
+      tooltip: {
+        callbacks: {
+          label: function (context) {
+            var r = primary.variants[names[context.dataIndex]];
+            return names[context.dataIndex] + ': ' + oneDecimal(unit, r.value) + ' (95% CI ' +
+              oneDecimal(unit, r.ci_low) + ' to ' + oneDecimal(unit, r.ci_high) + ', n = ' +
+              r.n.toLocaleString('en') + ')';
+          },
+        },
+      },
+    };
+    options.interaction = { mode: 'nearest', intersect: false };
+    new window.Chart(figure.querySelector('canvas'), {
+      type: 'bar',
+      data: {
+        labels: names,
+        datasets: [
+          {
+            type: 'bar',
+            label: '95% interval',
+            // A floating bar per variant: from the interval's low end to its high end.
+            data: names.map(function (name, i) {
+              var r = primary.variants[name];
+              return shown[i] ? [r.ci_low, r.ci_high] : null;
+            }),
+            backgroundColor: names.map(function (name) {
+              return name === experiment.control ? CONTROL : BAND;
+            }),
+            borderColor: LINE,
+            borderWidth: 1,
+            barPercentage: 0.35,
+          },
+          {
+            type: 'line',
+            label: 'estimate',
+            data: names.map(function (name, i) {
+              return shown[i] ? primary.variants[name].value : null;
+            }),
+            showLine: false,
+            pointRadius: 5,
+            borderColor: LINE,
+            backgroundColor: LINE,
+          },
+        ],
+      },
+      options: options,
+    });
+  }
+
+  function drawHistory(figure, experiment) {
+    var unit = experimentUnit(experiment.primary.unit);
+    var series = experiment.over_time.filter(function (s) { return s.points.length; });
+    if (!series.length) {
+      status(figure, 'Too little data on any day yet.');
+      return;
+    }
+    // The first variant against the control (most experiments have two variants).
+    var first = series[0];
+    var points = first.points;
+    var labels = points.map(function (p) { return p.day; });
+    showNumbers(figure, table(
+      experiment.primary.label + ', ' + first.variant + ' minus ' + experiment.control +
+        ', at the end of each day',
+      ['Day', 'Difference', 'Always-valid 95% CI', 'Fixed-horizon 95% CI', 'n'],
+      points.map(function (p) {
+        return [p.day, change(unit, p.difference),
+          change(unit, p.always_valid_ci[0]) + ' to ' + change(unit, p.always_valid_ci[1]),
+          change(unit, p.ci[0]) + ' to ' + change(unit, p.ci[1]),
+          p.n.toLocaleString('en')];
+      })
+    ));
+    if (!chartsAvailable(figure)) {
+      return;
+    }
+    var pick = function (f) { return points.map(f); };
+    var options = baseOptions('difference (' + (unit === 'seconds' ? 's' : 'points') + ')');
+    options.plugins = {
+      legend: {
+        labels: { filter: function (item) { return item.datasetIndex !== 1 && item.datasetIndex !== 4; } },
+      },
+      tooltip: {
+        filter: function (item) { return item.datasetIndex === 0; },
+        callbacks: {
+          label: function (context) {
+            var p = points[context.dataIndex];
+            return first.variant + ': ' + change(unit, p.difference) + ' (always-valid ' +
+              change(unit, p.always_valid_ci[0]) + ' to ' + change(unit, p.always_valid_ci[1]) +
+              ', n = ' + p.n.toLocaleString('en') + ')';
+          },
+        },
+      },
+    };
+    new window.Chart(figure.querySelector('canvas'), {
+      type: 'line',
+      data: {
+        labels: labels,
+        datasets: [
+          {
+            label: first.variant + ' minus ' + experiment.control,
+            data: pick(function (p) { return p.difference; }),
+            borderColor: LINE,
+            backgroundColor: LINE,
+            pointRadius: 2,
+            fill: false,
+          },
+          {
+            label: 'always_valid_low',
+            data: pick(function (p) { return p.always_valid_ci[0]; }),
+            borderWidth: 0,
+            pointRadius: 0,
+            pointHitRadius: 0,
+            fill: false,
+          },
+          {
+            label: 'always-valid 95% interval',
+            data: pick(function (p) { return p.always_valid_ci[1]; }),
+            borderWidth: 0,
+            pointRadius: 0,
+            pointHitRadius: 0,
+            backgroundColor: BAND,
+            borderColor: BAND,
+            fill: '-1',
+          },
+          {
+            label: 'fixed-horizon 95% interval',
+            data: pick(function (p) { return p.ci[0]; }),
+            borderColor: FIXED,
+            borderDash: [4, 4],
+            borderWidth: 1,
+            pointRadius: 0,
+            pointHitRadius: 0,
+            fill: false,
+          },
+          {
+            label: 'fixed_high',
+            data: pick(function (p) { return p.ci[1]; }),
+            borderColor: FIXED,
+            borderDash: [4, 4],
+            borderWidth: 1,
+            pointRadius: 0,
+            pointHitRadius: 0,
+            fill: false,
+          },
+        ],
+      },
+      options: options,
+    });
+  }
+
+  function drawExperiments() {
+    var figures = root.querySelectorAll(
+      'figure[data-experiment-estimates], figure[data-experiment-history]'
+    );
+    if (!figures.length) {
+      return;
+    }
+    fetch(API + '/experiments', {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    }).then(function (response) {
+      if (response.status === 401) {
+        throw new Error('Your session has ended: sign in again to see the charts.');
+      }
+      if (!response.ok) {
+        throw new Error('HTTP ' + response.status);
+      }
+      return response.json();
+    }).then(function (data) {
+      var byName = {};
+      data.experiments.forEach(function (e) { byName[e.name] = e; });
+      figures.forEach(function (figure) {
+        var name = figure.getAttribute('data-experiment-estimates') ||
+          figure.getAttribute('data-experiment-history');
+        var experiment = byName[name];
+        if (!experiment) {
+          status(figure, 'This experiment is no longer declared.');
+        } else if (figure.hasAttribute('data-experiment-estimates')) {
+          drawEstimates(figure, experiment);
+        } else {
+          drawHistory(figure, experiment);
+        }
+      });
+    }).catch(function (error) {
+      figures.forEach(function (figure) {
+        status(figure, 'Could not load the chart: ' + error.message);
+      });
+    });
+  }
+
   root.querySelectorAll('figure[data-trend]').forEach(drawTrend);
   root.querySelectorAll('figure[data-distribution]').forEach(drawDistribution);
+  drawExperiments();
 })();
