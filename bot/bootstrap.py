@@ -44,7 +44,7 @@ class Services:
     now: Callable[[], datetime] = _utcnow
     _matcher: ProductMatcher | None = field(default=None, repr=False)
     _signing_key: str | None = field(default=None, repr=False)
-    _recommender: ShopRecommender | None = field(default=None, repr=False)
+    _recommenders: dict[str | None, ShopRecommender] = field(default_factory=dict, repr=False)
     _declared: Declarations | None = field(default=None, repr=False)
     _experiments: Declarations | None = field(default=None, repr=False)
     _experiments_read: float = field(default=0.0, repr=False)
@@ -60,13 +60,25 @@ class Services:
             self._matcher = ProductMatcher(entries)
         return self._matcher
 
-    def recommender(self) -> ShopRecommender:
-        """The newest trained recommender, loaded once per process; best sellers without one."""
-        if self._recommender is None:
+    def recommender(self, kind: str | None = None) -> ShopRecommender:
+        """The newest trained recommender of `kind` ("ease", "als"; of any kind when None),
+        loaded once per process. Without a file of that kind, the newest of another kind (see
+        its `model_name`; logged), else best sellers."""
+        if kind not in self._recommenders:
             from bot.recommender.shop import load_or_fallback, model_folder
 
-            self._recommender = load_or_fallback(model_folder(self.settings), self.session_factory)
-        return self._recommender
+            loaded = load_or_fallback(model_folder(self.settings), self.session_factory, kind)
+            # A file already in memory under another kind is shared, not loaded twice.
+            same = next(
+                (
+                    r
+                    for r in self._recommenders.values()
+                    if loaded.path is not None and r.path == loaded.path
+                ),
+                None,
+            )
+            self._recommenders[kind] = same or loaded
+        return self._recommenders[kind]
 
     def experiments(self) -> Declarations:
         """The declared experiments with the recorded decisions in force.

@@ -3,9 +3,11 @@
 - `train_shop(factory, folder)` reads every purchase (items of orders that were not cancelled)
   into a customers x products CSR matrix with stable id <-> index mappings (ids ascending),
   tunes and fits the default model, and saves `recommender-<UTC timestamp>-<model>.pkl`.
-- `load_latest(folder)` loads the newest readable file of the current format, or None.
-- `load_or_fallback(folder, factory)` is what the action server calls once at start: the newest
-  model, or best sellers computed from the database when there is no model file.
+- `load_latest(folder, model_name=None)` loads the newest readable file of the current format
+  (of one model, when named), or None.
+- `load_or_fallback(folder, factory, model_name=None)` is what the action server calls once per
+  model: the newest file of that model, else the newest of another model (logged), else best
+  sellers computed from the database when there is no model file.
 - `ShopRecommender` answers in shop terms: `for_customer`, `similar_to`, `best_sellers`.
 
 Model files are pickles: load only files that this code wrote (they live in `var/models/`).
@@ -169,6 +171,13 @@ class ShopRecommender:
     def is_fallback(self) -> bool:
         """True when this only knows best sellers (`popularity_fallback`, or a popularity model)."""
         return isinstance(self.model, Popularity)
+
+    def personalises(self, customer_id: int, bought: Iterable[int] = ()) -> bool:
+        """Whether `for_customer(customer_id, bought=bought)` answers from the model (personal
+        picks) rather than with best sellers: a trained model and a purchase history it knows."""
+        if self.is_fallback:
+            return False
+        return bool(self._customer_history(customer_id) or self._indices(bought))
 
     def knows_customer(self, customer_id: int) -> bool:
         """Whether the customer has purchases in the training data."""
@@ -479,22 +488,27 @@ def train_shop(
     return recommender
 
 
-def model_files(folder: Path) -> list[Path]:
-    """Recommender model files in `folder`, newest first (by the timestamp in the name)."""
+def model_files(folder: Path, model_name: str | None = None) -> list[Path]:
+    """Recommender model files in `folder` (of `model_name` only, when given), newest first (by
+    the timestamp in the name)."""
     if not folder.is_dir():
         return []
     found: list[tuple[str, int, Path]] = []
     for path in folder.iterdir():
         match = FILE_PATTERN.match(path.name)
-        if match and path.is_file():
-            found.append((match.group(1), int(match.group(3) or 1), path))
+        if not match or not path.is_file():
+            continue
+        if model_name is not None and match.group(2) != model_name:
+            continue
+        found.append((match.group(1), int(match.group(3) or 1), path))
     found.sort(reverse=True)
     return [path for _, _, path in found]
 
 
-def load_latest(folder: Path) -> ShopRecommender | None:
-    """The newest model file in `folder` that loads (older format versions are skipped)."""
-    for path in model_files(folder):
+def load_latest(folder: Path, model_name: str | None = None) -> ShopRecommender | None:
+    """The newest model file in `folder` (of `model_name` only, when given) that loads (older
+    format versions are skipped)."""
+    for path in model_files(folder, model_name):
         try:
             return ShopRecommender.load(path)
         except Exception as error:  # a broken or outdated file must not stop the bot
@@ -511,10 +525,29 @@ def popularity_fallback(factory: sessionmaker) -> ShopRecommender:
     return ShopRecommender(model, data, summary=summary)
 
 
-def load_or_fallback(folder: Path, factory: sessionmaker) -> ShopRecommender:
-    """The newest model file in `folder`, or best sellers from the database (`is_fallback`)."""
+def load_or_fallback(
+    folder: Path, factory: sessionmaker, model_name: str | None = None
+) -> ShopRecommender:
+    """The newest model file in `folder` (of `model_name`, when given; else of any model), or
+    best sellers from the database (`is_fallback`).
+
+    Without a file of `model_name`, the newest file of another model answers instead, and the
+    log says so; the caller sees it in `model_name` of the result.
+    """
+    if model_name is not None:
+        loaded = load_latest(folder, model_name)
+        if loaded is not None:
+            return loaded
     loaded = load_latest(folder)
     if loaded is not None:
+        if model_name is not None:
+            log.warning(
+                "No %s recommender model in %s; answering with %s (%s) instead.",
+                model_name,
+                folder,
+                loaded.model_name,
+                loaded.path,
+            )
         return loaded
     log.info("No recommender model in %s; answering with best sellers.", folder)
     return popularity_fallback(factory)

@@ -234,3 +234,28 @@ def test_default_model_beats_popularity_on_the_demo_holdout(shop: Shop) -> None:
     assert default["ndcg@10"] > 1.5 * popularity["ndcg@10"]
     assert default["recall@10"] > popularity["recall@10"]
     assert default["coverage@10"] > popularity["coverage@10"]
+
+
+def test_model_files_and_loading_by_model(shop: Shop, tmp_path: Path, caplog) -> None:
+    ease_path = shop.recommender.save(tmp_path)
+    assert model_files(tmp_path, "ease") == [ease_path]
+    assert model_files(tmp_path, "als") == []
+    loaded = load_latest(tmp_path, "ease")
+    assert loaded is not None and loaded.path == ease_path
+    assert load_latest(tmp_path, "als") is None
+    # No ALS file: the newest other model answers, and the log says so.
+    with caplog.at_level("WARNING"):
+        instead = load_or_fallback(tmp_path, shop.factory, "als")
+    assert instead.model_name == "ease" and instead.path == ease_path
+    assert "No als recommender model" in caplog.text
+
+
+def test_personalises_only_with_a_model_and_a_known_history(shop: Shop, tmp_path: Path) -> None:
+    customer = _customer_with_purchases(shop)
+    recommender = shop.recommender
+    assert recommender.personalises(customer)
+    assert not recommender.personalises(10**9)
+    assert recommender.personalises(10**9, bought=[int(recommender.data.product_ids[0])])
+    assert not recommender.personalises(10**9, bought=[10**9])  # a product it never saw
+    assert not load_or_fallback(tmp_path, shop.factory).personalises(customer)
+    assert all(s.kind == "personal" for s in recommender.for_customer(customer, k=3))
