@@ -38,7 +38,7 @@ seed: migrate
 	$(SUPPORTBOT) seed-demo
 
 recommender: seed
-	$(SUPPORTBOT) train-recommender --if-missing
+	$(SUPPORTBOT) train-recommender --if-missing --model ease als
 
 # Retrains only when the configuration or the training data changed.
 $(MODEL): $(TRAINING_FILES) | $(VENV)/.installed

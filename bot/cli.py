@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.rasa_launcher import API_TOKEN_FROM_SETTINGS
+from bot.recommender import MODEL_NAMES
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -181,23 +182,36 @@ def warn_if_demo_login(settings: Settings) -> None:
 
 
 def cmd_train_recommender(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.recommender import DEFAULT_MODEL
     from bot.recommender.shop import model_files, model_folder, train_shop
 
     folder = model_folder(settings)
-    if args.if_missing and model_files(folder):
-        if not args.json:
-            print(f"A recommender model is already in {folder}; nothing to do.")
-        return 0
+    wanted = list(dict.fromkeys(args.model or [DEFAULT_MODEL]))
+    if args.if_missing:
+        present = [name for name in wanted if model_files(folder, name)]
+        for name in present:
+            if not args.json:
+                print(f"A {name} recommender model is already in {folder}; not retrained.")
+        wanted = [name for name in wanted if name not in present]
+    trained = []
     with _services(settings) as services:
-        recommender = train_shop(
-            services.session_factory,
-            folder,
-            model_name=args.model,
-            progress=_progress_printer(args.json),
-        )
+        for name in wanted:
+            trained.append(
+                train_shop(
+                    services.session_factory,
+                    folder,
+                    model_name=name,
+                    progress=_progress_printer(args.json),
+                )
+            )
     if args.json:
-        _print_json({"path": str(recommender.path), **recommender.summary})
-    else:
+        rows = [{"path": str(r.path), **r.summary} for r in trained]
+        if len(args.model or []) > 1:
+            _print_json(rows)
+        elif rows:  # one model asked for: one object (nothing when it was not retrained)
+            _print_json(rows[0])
+        return 0
+    for recommender in trained:
         summary = recommender.summary
         print(
             f"Trained {summary['model']} on {summary['interactions']} purchases of "
@@ -741,8 +755,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(func=cmd_token)
     train = sub.add_parser("train-recommender", help="fit the product recommender on the orders")
-    train.add_argument("--model", help="a model name (default: the evaluation's winner)")
-    train.add_argument("--if-missing", action="store_true", help="only when no model exists yet")
+    train.add_argument(
+        "--model",
+        nargs="+",
+        choices=MODEL_NAMES,
+        help="one or more models, each saved to its own file (default: the evaluation's winner)",
+    )
+    train.add_argument(
+        "--if-missing", action="store_true", help="only the models that have no file yet"
+    )
     train.set_defaults(func=cmd_train_recommender)
     evaluate = sub.add_parser("eval-recommender", help="compare recommenders on a holdout split")
     evaluate.add_argument("--dataset", choices=["movielens", "demo"], default="movielens")
