@@ -106,12 +106,35 @@ def _conversations(
 
 
 def _recommendations(session: Session, experiment: str, until: datetime | None) -> dict[str, Sums]:
+    """Suggestions shown in an exposed conversation from its first exposure on, each once.
+
+    Suggestion rows carry no session key, so they join by conversation: on its variant's
+    first exposure, so that a conversation exposed in several sessions does not count its
+    suggestions once per session, and a suggestion shown before the exposure (which the
+    variant could not have changed) is not counted.
+    """
+    first = (
+        select(
+            ExperimentExposure.conversation_id,
+            ExperimentExposure.variant,
+            func.min(ExperimentExposure.exposed_at).label("since"),
+        )
+        .where(_exposed(experiment, until))
+        .group_by(ExperimentExposure.conversation_id, ExperimentExposure.variant)
+        .subquery()
+    )
     picked = case((Recommendation.picked_at.is_not(None), 1), else_=0)
     rows = session.execute(
-        select(ExperimentExposure.variant, func.count(), func.sum(picked))
-        .join(Recommendation, Recommendation.conversation_id == ExperimentExposure.conversation_id)
-        .where(_exposed(experiment, until))
-        .group_by(ExperimentExposure.variant)
+        select(first.c.variant, func.count(), func.sum(picked))
+        .select_from(first)
+        .join(
+            Recommendation,
+            and_(
+                Recommendation.conversation_id == first.c.conversation_id,
+                Recommendation.shown_at >= first.c.since,
+            ),
+        )
+        .group_by(first.c.variant)
     ).all()
     return {v: ProportionSummary(int(n or 0), int(h or 0)) for v, n, h in rows}
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.experiments.data import variant_sums
 from bot.experiments.stats import MeanSummary, NpsSummary, ProportionSummary
@@ -114,6 +115,31 @@ def test_conversation_metrics_per_variant(stored):
 
 
 def test_recommendation_acceptance_per_variant(stored):
+    assert sums(stored, "recommendation_acceptance") == {
+        "a": ProportionSummary(2, 1),
+        "b": ProportionSummary(1, 1),
+    }
+
+
+def test_a_suggestion_counts_once_and_only_after_the_exposure(stored):
+    with session_scope(stored) as session:
+        # chat-0 exposed again in a later session: its suggestions still count once
+        ExposureRepository(session).record(
+            "t", "a", "conversation:chat-0", "chat-0", "2.0", NOW + timedelta(hours=1)
+        )
+        product_id = session.execute(select(Product.id)).scalar_one()
+        # shown in chat-3 before its exposure: the variant could not have changed it
+        session.add(
+            Recommendation(
+                conversation_id="chat-3",
+                product_id=product_id,
+                kind="popular",
+                model="m",
+                rank=1,
+                shown_at=NOW - timedelta(minutes=5),
+                picked_at=NOW,
+            )
+        )
     assert sums(stored, "recommendation_acceptance") == {
         "a": ProportionSummary(2, 1),
         "b": ProportionSummary(1, 1),
