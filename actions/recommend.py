@@ -16,13 +16,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.base import SupportAction
-from bot.recommender.shop import Suggestion, in_stock_product_ids, purchased_product_ids
+from bot.experiments.exposure import exposed_variant
+from bot.recommender.experiment import CONTROL_MODEL, RECOMMENDER_MODEL, planned_variant
+from bot.recommender.shop import (
+    ShopRecommender,
+    Suggestion,
+    in_stock_product_ids,
+    purchased_product_ids,
+)
 from bot.storage.models import Product
 from bot.storage.repositories import CustomerRepository, RecommendationRepository
 from bot.storage.session import session_scope
 from bot.support import order_service
 from bot.support.categories import find_category
 from bot.support.products import line_of
+from bot.survey.records import current_session, session_key
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +77,7 @@ class ActionRecommendProducts(SupportAction):
     ) -> list[dict[str, Any]]:
         """Suggest products: "more like X", personal picks, or best sellers in a category."""
         services = self.services
-        recommender = services.recommender()
+        recommender = services.recommender(CONTROL_MODEL)
         text = tracker.latest_message.get("text") or ""
         entities = tracker.latest_message.get("entities") or []
         category = next(
@@ -91,6 +99,7 @@ class ActionRecommendProducts(SupportAction):
                 intro = f"Customers who bought {like.group} also liked:"
             elif customer_id is not None:
                 bought = purchased_product_ids(session, customer_id)
+                recommender = self._model_for(tracker, customer_id, bought)
                 # Another colour or size of something they own is not a suggestion.
                 owned_lines = {line_of(p.name) for p in products_by_id(session, bought).values()}
                 suggestions = [
@@ -143,6 +152,40 @@ class ActionRecommendProducts(SupportAction):
             json_message={"type": "product_cards", "products": cards},
         )
         return [SlotSet("product", None)]
+
+    def _model_for(
+        self, tracker: Tracker, customer_id: int, bought: set[int]
+    ) -> ShopRecommender:
+        """The model of the conversation's `recommender-model` variant, its exposure recorded
+        where it makes personal suggestions; the other model, and no exposure, where the
+        variant's model is missing."""
+        services = self.services
+        experiment = services.experiments().get(RECOMMENDER_MODEL)
+        unit_customer = self.requester(tracker).customer_id
+        planned = planned_variant(experiment, unit_customer, tracker.sender_id)
+        model = services.recommender(planned)
+        if not model.personalises(customer_id, bought):
+            return model  # best sellers: the same whatever the variant
+        if model.model_name != planned:
+            logger.warning(
+                "No %s recommender model: %s gets %s suggestions, not exposed to %s",
+                planned,
+                tracker.sender_id,
+                model.model_name,
+                RECOMMENDER_MODEL,
+            )
+            return model
+        session = current_session(tracker.events)
+        exposed_variant(
+            experiment,
+            unit_customer,
+            tracker.sender_id,
+            session_key(session[0]) if session else "0",
+            services.session_factory,
+            services.now(),
+            fallback=CONTROL_MODEL,
+        )
+        return model
 
     def _record(
         self,
