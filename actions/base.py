@@ -9,7 +9,9 @@ from rasa_sdk import Action, Tracker
 
 from bot.auth.tokens import Identity, message_identity
 from bot.bootstrap import Services, default_services
+from bot.experiments.exposure import exposed_variant
 from bot.support.ownership import Requester
+from bot.survey.records import current_session, session_key
 from bot.transcripts.masking import ContextMasks
 
 YES_NO = [
@@ -39,6 +41,23 @@ class ServicesMixin:
     def requester(self, tracker: Tracker) -> Requester:
         """Who is asking, with the orders this conversation has proven to be theirs."""
         return requester_of(self.services, tracker)
+
+    def exposed(self, tracker: Tracker, experiment: str, fallback: str) -> str:
+        """The conversation's variant of `experiment`, its exposure recorded for this session.
+
+        Call it exactly where the variants make the customer see something different.
+        """
+        services = self.services
+        session = current_session(tracker.events)
+        return exposed_variant(
+            services.experiments().get(experiment),
+            self.requester(tracker).customer_id,
+            tracker.sender_id,
+            session_key(session[0]) if session else "0",
+            services.session_factory,
+            services.now(),
+            fallback=fallback,
+        )
 
 
 def requester_of(services: Services, tracker: Tracker) -> Requester:

@@ -16,7 +16,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.base import SupportAction
-from bot.experiments.exposure import exposed_variant
 from bot.recommender.experiment import CONTROL_MODEL, RECOMMENDER_MODEL, planned_variant
 from bot.recommender.shop import (
     ShopRecommender,
@@ -30,7 +29,6 @@ from bot.storage.session import session_scope
 from bot.support import order_service
 from bot.support.categories import find_category
 from bot.support.products import line_of
-from bot.survey.records import current_session, session_key
 
 logger = logging.getLogger(__name__)
 
@@ -175,16 +173,7 @@ class ActionRecommendProducts(SupportAction):
                 RECOMMENDER_MODEL,
             )
             return model
-        session = current_session(tracker.events)
-        exposed_variant(
-            experiment,
-            unit_customer,
-            tracker.sender_id,
-            session_key(session[0]) if session else "0",
-            services.session_factory,
-            services.now(),
-            fallback=CONTROL_MODEL,
-        )
+        self.exposed(tracker, RECOMMENDER_MODEL, CONTROL_MODEL)
         return model
 
     def _record(

@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import YES_NO, SupportAction, recent_user_texts
-from bot.experiments.exposure import exposed_variant
 from bot.storage.repositories import CustomerRepository, TicketRepository
 from bot.storage.session import session_scope
 from bot.support import order_service
@@ -21,7 +20,6 @@ from bot.support.fallback import (
     offers_person,
     variant_matters,
 )
-from bot.survey.records import current_session, session_key
 
 
 class ActionShippingInfo(SupportAction):
@@ -110,17 +108,7 @@ class ActionHandleFallback(SupportAction):
         misses = consecutive_misunderstandings(tracker.events)
         variant = CONTROL_OFFER
         if variant_matters(misses):
-            services = self.services
-            session = current_session(tracker.events)
-            variant = exposed_variant(
-                services.experiments().get(EARLY_HANDOFF),
-                self.requester(tracker).customer_id,
-                tracker.sender_id,
-                session_key(session[0]) if session else "0",
-                services.session_factory,
-                services.now(),
-                fallback=CONTROL_OFFER,
-            )
+            variant = self.exposed(tracker, EARLY_HANDOFF, CONTROL_OFFER)
         if offers_person(misses, variant):
             first = misses == 1
             dispatcher.utter_message(

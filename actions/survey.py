@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent, requester_of
 from bot.bootstrap import Services
-from bot.experiments.exposure import exposed_variant
 from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
 from bot.storage.repositories import CustomerRepository, SurveyRepository, TicketRepository
 from bot.storage.session import session_scope
@@ -27,7 +26,6 @@ from bot.survey.records import (
     clean_comment,
     current_session,
     needs_follow_up,
-    session_key,
     snapshot_of_session,
 )
 from bot.survey.wording import CONTROL_WORDING, SURVEY_WORDING, nps_buttons, nps_question
@@ -109,19 +107,9 @@ class ActionAskNpsScore(SupportAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Ask how likely the customer is to recommend us, in their variant's words."""
-        services = self.services
-        session = current_session(tracker.events)
         # The form asks (and re-asks) through this action only: the wording is what the
         # variants change, so this is where the conversation is exposed.
-        variant = exposed_variant(
-            services.experiments().get(SURVEY_WORDING),
-            self.requester(tracker).customer_id,
-            tracker.sender_id,
-            session_key(session[0]) if session else "0",
-            services.session_factory,
-            services.now(),
-            fallback=CONTROL_WORDING,
-        )
+        variant = self.exposed(tracker, SURVEY_WORDING, CONTROL_WORDING)
         dispatcher.utter_message(text=nps_question(variant), buttons=nps_buttons())
         return []
 

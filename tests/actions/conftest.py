@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.auth.tokens import IDENTITY_KEY, Identity, channel_metadata, seal
 from bot.bootstrap import Services, bootstrap
+from bot.experiments.assignment import assign, unit_of
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.models import Customer, Order, OrderItem, Product
 from bot.storage.session import session_scope
@@ -219,3 +221,25 @@ def texts(dispatcher: CollectingDispatcher) -> list[str]:
 
 def project_path(*parts: str) -> Path:
     return PROJECT_ROOT.joinpath(*parts)
+
+
+@pytest.fixture
+def experimenting(settings: Settings, session_factory: sessionmaker) -> Iterator[Services]:
+    """Services with the declared experiments of data/experiments.yml in force."""
+    built = bootstrap(
+        replace(settings, experiments_file=PROJECT_ROOT / "data" / "experiments.yml"),
+        now=lambda: NOW,
+    )
+    yield built
+    built.close()
+
+
+def conversation_in(services: Services, experiment: str, variant: str) -> str:
+    """A conversation id (of an anonymous visitor) that `experiment` puts in `variant`."""
+    declared = services.experiments().get(experiment)
+    assert declared is not None
+    return next(
+        f"chat-{i}"
+        for i in range(1_000)
+        if assign(declared, unit_of(None, f"chat-{i}")).variant == variant
+    )

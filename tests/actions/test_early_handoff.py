@@ -3,40 +3,15 @@ an exposure is recorded once per conversation session, where the variants differ
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.support import ActionHandleFallback
-from bot.bootstrap import bootstrap
-from bot.experiments.assignment import assign, unit_of
-from bot.settings import PROJECT_ROOT
 from bot.storage.models import ExperimentExposure
 from bot.storage.session import session_scope
-from tests.actions.conftest import NOW, make_tracker, texts
+from tests.actions.conftest import conversation_in, make_tracker, texts
 
 SESSION_START = {"event": "session_started", "timestamp": 1000.0}
-
-
-@pytest.fixture
-def experimenting(settings, session_factory):
-    built = bootstrap(
-        replace(settings, experiments_file=PROJECT_ROOT / "data" / "experiments.yml"),
-        now=lambda: NOW,
-    )
-    yield built
-    built.close()
-
-
-def conversation_in(services, variant: str) -> str:
-    experiment = services.experiments().get("early-handoff")
-    return next(
-        f"chat-{i}"
-        for i in range(1_000)
-        if assign(experiment, unit_of(None, f"chat-{i}")).variant == variant
-    )
 
 
 def first_miss(conversation: str):
@@ -52,7 +27,7 @@ def exposures(session_factory):
 
 
 async def test_first_miss_offers_a_person_at_once(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "first-miss")
+    chat = conversation_in(experimenting, "early-handoff", "first-miss")
     dispatcher = CollectingDispatcher()
     events = await ActionHandleFallback(experimenting).run(dispatcher, first_miss(chat), domain)
     assert "connect you with a person" in texts(dispatcher)[0]
@@ -62,7 +37,7 @@ async def test_first_miss_offers_a_person_at_once(experimenting, domain, session
 
 
 async def test_the_control_asks_to_rephrase_first(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "second-miss")
+    chat = conversation_in(experimenting, "early-handoff", "second-miss")
     dispatcher = CollectingDispatcher()
     events = await ActionHandleFallback(experimenting).run(dispatcher, first_miss(chat), domain)
     assert "say it in other words" in texts(dispatcher)[0]
@@ -72,7 +47,7 @@ async def test_the_control_asks_to_rephrase_first(experimenting, domain, session
 
 
 async def test_an_exposure_is_recorded_once_per_session(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "second-miss")
+    chat = conversation_in(experimenting, "early-handoff", "second-miss")
     for _ in range(3):
         await ActionHandleFallback(experimenting).run(
             CollectingDispatcher(), first_miss(chat), domain
@@ -82,7 +57,7 @@ async def test_an_exposure_is_recorded_once_per_session(experimenting, domain, s
 
 async def test_no_exposure_where_the_variants_do_not_differ(experimenting, domain, session_factory):
     """At the second miss in a row both variants offer a person: nothing to expose."""
-    chat = conversation_in(experimenting, "second-miss")
+    chat = conversation_in(experimenting, "early-handoff", "second-miss")
     history = [
         SESSION_START,
         {"event": "user", "text": "blorp", "parse_data": {"intent": {"name": "nlu_fallback"}}},

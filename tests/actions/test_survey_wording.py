@@ -3,43 +3,25 @@ same buttons, and an exposure is recorded once per conversation session, when it
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.survey import ActionAskNpsScore, ActionStartSurvey, ValidateSurveyForm
-from bot.bootstrap import bootstrap
-from bot.experiments.assignment import assign, unit_of
-from bot.settings import PROJECT_ROOT
+from bot.experiments.assignment import assign
 from bot.storage.models import ExperimentExposure
 from bot.storage.session import session_scope
 from bot.survey.wording import NPS_QUESTIONS, nps_buttons, nps_question
-from tests.actions.conftest import CONVERSATION, NOW, make_tracker, signed_in, texts
+from tests.actions.conftest import (
+    CONVERSATION,
+    conversation_in,
+    make_tracker,
+    signed_in,
+    texts,
+)
 
 SESSION_START = {"event": "session_started", "timestamp": 1000.0}
 STANDARD = "Before you go: how likely are you to recommend us to a friend, from 0 to 10?"
 BUTTONS = [{"title": str(n), "payload": str(n)} for n in range(11)]
-
-
-@pytest.fixture
-def experimenting(settings, session_factory):
-    built = bootstrap(
-        replace(settings, experiments_file=PROJECT_ROOT / "data" / "experiments.yml"),
-        now=lambda: NOW,
-    )
-    yield built
-    built.close()
-
-
-def conversation_in(services, variant: str) -> str:
-    experiment = services.experiments().get("survey-wording")
-    return next(
-        f"chat-{i}"
-        for i in range(1_000)
-        if assign(experiment, unit_of(None, f"chat-{i}")).variant == variant
-    )
 
 
 def at_goodbye(conversation: str, history: list | None = None, text: str = "bye"):
@@ -84,7 +66,7 @@ def test_the_domain_has_the_ask_action_and_no_competing_response(domain):
 
 
 async def test_the_control_asks_in_the_standard_words(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "standard")
+    chat = conversation_in(experimenting, "survey-wording", "standard")
     dispatcher = await ask(experimenting, at_goodbye(chat), domain)
     [message] = dispatcher.messages
     assert message["text"] == STANDARD
@@ -95,7 +77,7 @@ async def test_the_control_asks_in_the_standard_words(experimenting, domain, ses
 
 
 async def test_the_short_variant_asks_in_fewer_words(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "short")
+    chat = conversation_in(experimenting, "survey-wording", "short")
     dispatcher = await ask(experimenting, at_goodbye(chat), domain)
     [message] = dispatcher.messages
     assert message["text"] == nps_question("short")
@@ -122,7 +104,7 @@ async def test_a_reask_after_a_bad_answer_keeps_the_words_and_one_exposure(
     experimenting, domain, session_factory
 ):
     """The form re-asks through the same action: same variant, still one exposure."""
-    chat = conversation_in(experimenting, "short")
+    chat = conversation_in(experimenting, "survey-wording", "short")
     first = await ask(experimenting, at_goodbye(chat), domain)
     bad = at_goodbye(
         chat,
@@ -142,7 +124,7 @@ async def test_a_reask_after_a_bad_answer_keeps_the_words_and_one_exposure(
 
 
 async def test_a_new_session_is_a_new_exposure(experimenting, domain, session_factory):
-    chat = conversation_in(experimenting, "standard")
+    chat = conversation_in(experimenting, "survey-wording", "standard")
     await ask(experimenting, at_goodbye(chat), domain)
     later = at_goodbye(chat, history=[{"event": "session_started", "timestamp": 9000.0}])
     await ask(experimenting, later, domain)
@@ -151,7 +133,7 @@ async def test_a_new_session_is_a_new_exposure(experimenting, domain, session_fa
 
 async def test_no_exposure_until_the_question_is_asked(experimenting, domain, session_factory):
     """Starting the survey, or answering another of its questions, exposes nothing."""
-    chat = conversation_in(experimenting, "short")
+    chat = conversation_in(experimenting, "survey-wording", "short")
     tracker = at_goodbye(chat)
     await ActionStartSurvey(experimenting).run(CollectingDispatcher(), tracker, domain)
     csat = make_tracker(

@@ -6,14 +6,11 @@ import argparse
 import json
 from datetime import date, datetime
 
-import numpy as np
-
 from bot.bootstrap import bootstrap
 from bot.experiments.analysis import analyze
 from bot.experiments.cli import cmd_analyze
 from bot.experiments.declarations import Experiment, Guardrail, Variant
-from bot.storage.models import Conversation, ExperimentExposure, SurveyResponse
-from bot.storage.session import session_scope
+from tests.web.experiments_data import plant
 
 NOW = datetime(2026, 12, 20, 12, 0)
 EXPERIMENT = Experiment(
@@ -28,44 +25,6 @@ EXPERIMENT = Experiment(
     start=date(2026, 12, 1),
     status="running",
 )
-
-
-def plant(session_factory, variant: str, n: int, satisfied: float, handed_off: float, seed: int):
-    rng = np.random.default_rng(seed)
-    with session_scope(session_factory) as session:
-        for i in range(n):
-            chat = f"{variant}-{seed}-{i}"
-            session.add(
-                ExperimentExposure(
-                    experiment=EXPERIMENT.name,
-                    variant=variant,
-                    unit=f"conversation:{chat}",
-                    conversation_id=chat,
-                    session_key="1.0",
-                    exposed_at=NOW,
-                )
-            )
-            session.add(
-                Conversation(
-                    conversation_id=chat,
-                    session_key="1.0",
-                    started_at=NOW,
-                    last_event_at=NOW,
-                    handed_off=bool(rng.random() < handed_off),
-                    survey_asked=True,
-                )
-            )
-            session.add(
-                SurveyResponse(
-                    conversation_id=chat,
-                    session_key="1.0",
-                    nps=9,
-                    csat=5 if rng.random() < satisfied else 2,
-                    status="completed",
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
 
 
 def test_a_clear_winner_with_guardrails_holding_is_shipped(session_factory):
