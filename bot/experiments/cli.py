@@ -48,6 +48,15 @@ def _problems(declared: Declarations, settings: Settings) -> list[str]:
     return [f"{settings.experiments_file}, {problem}" for problem in declared.problems]
 
 
+def _named(declared: Declarations, name: str) -> Experiment | None:
+    """The experiment called `name`, or None after saying which ones there are."""
+    experiment = declared.get(name)
+    if experiment is None:
+        known = ", ".join(e.name for e in declared.experiments) or "none"
+        print(f"No experiment named {name!r} (declared: {known}).")
+    return experiment
+
+
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     declared, exposures = _declared(settings)
     rows = [describe(e, exposures[e.name]) for e in declared.experiments]
@@ -72,10 +81,8 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     declared, exposures = _declared(settings)
-    experiment = declared.get(args.name)
+    experiment = _named(declared, args.name)
     if experiment is None:
-        known = ", ".join(e.name for e in declared.experiments) or "none"
-        print(f"No experiment named {args.name!r} (declared: {known}).")
         return 1
     row = describe(experiment, exposures[experiment.name])
     if args.json:
@@ -135,10 +142,8 @@ def _print_metric(analysis: MetricAnalysis, role: str) -> None:
 def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     services = bootstrap(settings)
     try:
-        experiment = services.experiments().get(args.name)
+        experiment = _named(services.experiments(), args.name)
         if experiment is None:
-            known = ", ".join(e.name for e in services.experiments().experiments) or "none"
-            print(f"No experiment named {args.name!r} (declared: {known}).")
             return 1
         analysis = analyze(experiment, services.session_factory, services.now())
     finally:
@@ -171,10 +176,8 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
 def _decide(settings: Settings, args: argparse.Namespace, action: str) -> int:
     services = bootstrap(settings)
     try:
-        experiment = services.experiments().get(args.name)
+        experiment = _named(services.experiments(), args.name)
         if experiment is None:
-            known = ", ".join(e.name for e in services.experiments().experiments) or "none"
-            print(f"No experiment named {args.name!r} (declared: {known}).")
             return 1
         ship = getattr(args, "ship", None)
         try:
