@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -9,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import SupportAction
+from bot.experiments.answers import NotAManager, answer_experiment_question
+from bot.experiments.questions import parse_experiment_question
 from bot.metrics.answers import answer_overview, answer_question, wants_overview
 from bot.metrics.queries import Cut
 from bot.metrics.questions import METRIC_LABELS, parse_metric_question
@@ -37,11 +40,30 @@ class ActionAnswerMetric(SupportAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Answer a manager's metric question with n and intervals; refuse anyone else."""
-        if self.identity(tracker).role != "manager":
+        """Answer a manager's metric or experiment question with n and intervals; refuse
+        anyone else."""
+        identity = self.identity(tracker)
+        if identity.role != "manager":
             dispatcher.utter_message(text=REFUSAL)
             return []
         text = tracker.latest_message.get("text") or ""
+        declared = self.services.experiments()
+        about_experiments = parse_experiment_question(text, declared.experiments)
+        if about_experiments is not None:
+            try:
+                reply = await asyncio.to_thread(
+                    answer_experiment_question,
+                    identity,
+                    about_experiments,
+                    declared,
+                    self.services.session_factory,
+                    self.services.now(),
+                    self.services.settings.min_sample_size,
+                )
+            except NotAManager:
+                reply = REFUSAL
+            dispatcher.utter_message(text=reply)
+            return []
         periods = _entity_values(tracker, "period")
         question = parse_metric_question(
             text,
