@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from bot.metrics.core import (
+    CONFIDENCE,
     Comparison,
     MetricResult,
     compare,
@@ -198,42 +199,52 @@ def conversation_aggregates(
     return found
 
 
-def survey_metric(metric: str, aggregate: SurveyAggregate) -> MetricResult:
+def survey_metric(
+    metric: str, aggregate: SurveyAggregate, confidence: float = CONFIDENCE
+) -> MetricResult:
     """NPS, CSAT or the survey response rate from a period's survey counts."""
     a = aggregate
     if metric == "nps":
         passives = a.nps_n - a.promoters - a.detractors
-        return nps_from_counts(a.promoters, passives, a.detractors)
+        return nps_from_counts(a.promoters, passives, a.detractors, confidence)
     if metric == "csat":
-        return csat_from_counts(a.satisfied, a.csat_n)
+        return csat_from_counts(a.satisfied, a.csat_n, confidence)
     if metric == "survey_response_rate":
-        return proportion(metric, a.answered, a.asked, labels=("answered", "not_answered"))
+        return proportion(
+            metric, a.answered, a.asked, confidence, labels=("answered", "not_answered")
+        )
     raise ValueError(f"{metric!r} is not a survey metric")
 
 
-def conversation_metric(metric: str, aggregate: ConversationAggregate) -> MetricResult:
+def conversation_metric(
+    metric: str, aggregate: ConversationAggregate, confidence: float = CONFIDENCE
+) -> MetricResult:
     """A rate (percent) or a mean time (seconds) from a period's conversation aggregates."""
     a = aggregate
     if metric == "containment":
-        return proportion(metric, a.n - a.handoffs, a.n, labels=("contained", "handed_off"))
+        return proportion(
+            metric, a.n - a.handoffs, a.n, confidence, labels=("contained", "handed_off")
+        )
     if metric == "handoff_rate":
-        return proportion(metric, a.handoffs, a.n, labels=("handed_off", "contained"))
+        return proportion(metric, a.handoffs, a.n, confidence, labels=("handed_off", "contained"))
     if metric == "fallback_rate":
         return proportion(
-            metric, a.fallbacks, a.user_messages, labels=("not_understood", "understood")
-        )
+            metric, a.fallbacks, a.user_messages, confidence,
+            labels=("not_understood", "understood"),
+        )  # fmt: skip
     if metric == "first_response_time":
         return mean_from_sums(
             metric, a.first_response_n, a.first_response_sum, a.first_response_squares,
-            lower_bound=0.0,
+            confidence, lower_bound=0.0,
         )  # fmt: skip
     if metric == "response_time":
         return mean_from_sums(
-            metric, a.response_n, a.response_sum, a.response_squares, lower_bound=0.0
-        )
+            metric, a.response_n, a.response_sum, a.response_squares, confidence,
+            lower_bound=0.0,
+        )  # fmt: skip
     if metric == "handoff_time":
         return mean_from_sums(
-            metric, a.handoff_n, a.handoff_sum, a.handoff_squares, lower_bound=0.0
+            metric, a.handoff_n, a.handoff_sum, a.handoff_squares, confidence, lower_bound=0.0
         )
     raise ValueError(f"{metric!r} is not a conversation metric")
 
@@ -243,17 +254,23 @@ def is_supported(metric: str) -> bool:
 
 
 def metric_result(
-    session: Session, metric: str, start: datetime, end: datetime, cut: Cut = EVERYTHING
+    session: Session,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    cut: Cut = EVERYTHING,
+    confidence: float = CONFIDENCE,
 ) -> MetricResult:
-    """One metric over [start, end) for the conversations of `cut`."""
+    """One metric over [start, end) for the conversations of `cut`, with its interval at
+    `confidence` (95% unless asked)."""
     if metric in SURVEY_METRICS:
         aggregate = survey_aggregates(session, start, end, cut).get("all", SurveyAggregate())
-        return survey_metric(metric, aggregate)
+        return survey_metric(metric, aggregate, confidence)
     if metric in CONVERSATION_METRICS:
         totals = conversation_aggregates(session, start, end, cut).get(
             "all", ConversationAggregate()
         )
-        return conversation_metric(metric, totals)
+        return conversation_metric(metric, totals, confidence)
     raise ValueError(f"unknown metric {metric!r}")
 
 
@@ -278,10 +295,14 @@ def with_previous(
     period: tuple[datetime, datetime],
     previous: tuple[datetime, datetime],
     cut: Cut = EVERYTHING,
+    confidence: float = CONFIDENCE,
 ) -> Comparison:
-    """A metric of a period compared with the previous period: change and its interval."""
+    """A metric of a period compared with the previous period: change and its interval (at
+    `confidence`, 95% unless asked)."""
     return compare(
-        metric_result(session, metric, *period, cut), metric_result(session, metric, *previous, cut)
+        metric_result(session, metric, *period, cut, confidence),
+        metric_result(session, metric, *previous, cut, confidence),
+        confidence,
     )
 
 

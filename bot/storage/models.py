@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import registry, relationship
 from sqlalchemy.orm.decl_api import DeclarativeMeta
@@ -393,3 +394,62 @@ class ExperimentDecision(Base):
     decided_by = Column(String(120), nullable=False)
     reason = Column(Text, nullable=False, default="")
     decided_at = Column(DateTime, nullable=False)
+
+
+ALERT_KINDS = ("metric_drop", "guardrail_harmed", "srm")
+
+
+class Alert(Base):
+    """A condition the monitoring check found: a headline metric's significant drop, an
+    experiment's harmed guardrail or its sample ratio mismatch.
+
+    `key` names the condition; at most one alert per key is open (resolved_at NULL), so a
+    repeated check updates the open one instead of raising it again. The numbers are those of
+    the latest check that found it.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ALERT_KINDS), name="kind_known"),
+        Index(
+            "uq_alerts_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_alerts_raised_at", "raised_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False)
+    kind = Column(String(32), nullable=False)
+    metric = Column(String(64))
+    experiment = Column(String(80))
+    variant = Column(String(64))
+    message = Column(Text, nullable=False)
+    # Recent window against baseline (a metric), or variant against control (an experiment).
+    current_value = Column(Float)
+    baseline_value = Column(Float)
+    n_current = Column(Integer)
+    n_baseline = Column(Integer)
+    difference = Column(Float)
+    ci_low = Column(Float)
+    ci_high = Column(Float)
+    p_value = Column(Float)
+    raised_at = Column(DateTime, nullable=False)
+    checked_at = Column(DateTime, nullable=False)
+    resolved_at = Column(DateTime)
+
+
+class AlertNotice(Base):
+    """That a manager was told of an alert in the chat, so that each is told once."""
+
+    __tablename__ = "alert_notices"
+    __table_args__ = (UniqueConstraint("alert_id", "manager", name="uq_alert_notices_manager"),)
+
+    id = Column(Integer, primary_key=True)
+    alert_id = Column(Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False)
+    # "name:<the token's name>", or "conversation:<id>" for a manager's token without a name.
+    manager = Column(String(300), nullable=False)
+    told_at = Column(DateTime, nullable=False)

@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from bot.storage.models import (
+    Alert,
+    AlertNotice,
     Conversation,
     Customer,
     ExperimentExposure,
@@ -494,3 +496,54 @@ class ExposureRepository:
             ).where(ExperimentExposure.experiment == experiment)
         ).one()
         return first, last
+
+
+class AlertRepository:
+    """Monitoring alerts: at most one open per condition (its key), and who was told of them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open_alerts(self) -> list[Alert]:
+        """The open alerts, newest first."""
+        query = (
+            select(Alert)
+            .where(Alert.resolved_at.is_(None))
+            .order_by(Alert.raised_at.desc(), Alert.id.desc())
+        )
+        return list(self.session.execute(query).scalars())
+
+    def raise_or_update(self, key: str, now: datetime, **fields: Any) -> tuple[Alert, bool]:
+        """The open alert of `key` with the latest numbers, raised now when there was none;
+        whether it is new."""
+        alert = self.session.execute(
+            select(Alert).where(Alert.key == key, Alert.resolved_at.is_(None))
+        ).scalar_one_or_none()
+        new = alert is None
+        if alert is None:
+            alert = Alert(key=key, raised_at=now)
+            self.session.add(alert)
+        for name, value in fields.items():
+            setattr(alert, name, value)
+        alert.checked_at = now
+        self.session.flush()
+        return alert, new
+
+    def resolve(self, alert: Alert, now: datetime) -> None:
+        alert.resolved_at = now
+        alert.checked_at = now
+
+    def untold(self, manager: str) -> list[Alert]:
+        """The open alerts `manager` has not been told of, oldest first."""
+        told = select(AlertNotice.alert_id).where(AlertNotice.manager == manager)
+        query = (
+            select(Alert)
+            .where(Alert.resolved_at.is_(None), Alert.id.not_in(told))
+            .order_by(Alert.raised_at, Alert.id)
+        )
+        return list(self.session.execute(query).scalars())
+
+    def mark_told(self, manager: str, alerts: Sequence[Alert], now: datetime) -> None:
+        for alert in alerts:
+            self.session.add(AlertNotice(alert_id=alert.id, manager=manager, told_at=now))
+        self.session.flush()
