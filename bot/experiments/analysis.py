@@ -6,8 +6,10 @@ beat the control and the expected loss. SRM of the exposures against the weights
 correction across the guardrails, the sample the minimum detectable effect needs, and the
 plain-English verdict. `until` cuts the analysis at a time (the sessions exposed before
 it), and `primary_over_time` repeats the primary comparison per day, so the always-valid
-interval can be watched narrowing. The statistics are `bot.experiments.stats*`; this module only reads
-the sums (`bot.experiments.data`) and puts the pieces together.
+interval can be watched narrowing. The primary metric is also compared by CUPED, adjusted for
+a pre-exposure covariate (`bot.experiments.covariate`), beside the plain comparison. The
+statistics are `bot.experiments.stats*`; this module only reads the sums
+(`bot.experiments.data`, `bot.experiments.covariate`) and puts the pieces together.
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
+from bot.experiments.covariate import CupedSums, cuped_sums, describe
 from bot.experiments.data import Sums, variant_sums
 from bot.experiments.declarations import METRICS, Experiment
 from bot.experiments.stats import (
     Comparison,
+    CovariateSummary,
+    CupedComparison,
     MeanSummary,
     NpsSummary,
     ProportionSummary,
+    compare_cuped,
     compare_means,
     compare_nps,
     compare_rates,
+    mean_imputed,
 )
 from bot.experiments.stats_bayes import BayesResult, bayes_means, bayes_normal, bayes_rates
 from bot.experiments.stats_design import (
@@ -81,6 +88,26 @@ class MetricAnalysis:
         return LABELS[self.metric]
 
 
+NO_COVARIATE = "no pre-exposure data"
+
+
+@dataclass(frozen=True)
+class CupedAnalysis:
+    """The primary metric against the control adjusted by CUPED, beside the plain comparison.
+
+    `covariate` says what x is; `with_covariate` and `sessions` count, per variant, the
+    sessions with a y whose customer had a covariate, and all sessions with a y. Without a
+    usable covariate (no session has one, or it never varies) `comparisons` is empty and
+    `note` says "no pre-exposure data" rather than repeating the plain numbers.
+    """
+
+    covariate: str
+    with_covariate: dict[str, int]
+    sessions: dict[str, int]
+    comparisons: dict[str, CupedComparison] = field(default_factory=dict)
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class Analysis:
     experiment: Experiment
@@ -90,6 +117,8 @@ class Analysis:
     guardrails: list[MetricAnalysis]
     remaining: Remaining | None
     verdicts: dict[str, Verdict]
+    # None for a primary metric CUPED does not apply to (recommendation acceptance).
+    cuped: CupedAnalysis | None = None
 
 
 def _estimate(metric: str, sums: Sums | None) -> MetricResult:
@@ -128,6 +157,31 @@ def _metric(experiment: Experiment, metric: str, sums: dict[str, Sums]) -> Metri
                 VariantComparison(variant.name, comparison, always_valid(comparison), bayes)
             )
     return MetricAnalysis(metric, estimates, compared)
+
+
+def _cuped(experiment: Experiment, sums: CupedSums | None) -> CupedAnalysis | None:
+    """CUPED on every session: a missing covariate is the known ones' mean (`mean_imputed`).
+
+    Mean imputation rather than dropping the anonymous sessions, so that the adjusted
+    difference is of the same sessions as the plain one and the two can be read side by side.
+    """
+    if sums is None:
+        return None
+    names = [v.name for v in experiment.variants]
+    known = {v: sums.present[v].n if v in sums.present else 0 for v in names}
+    filled = mean_imputed(sums.present, sums.missing)
+    total = {v: filled[v].n if v in filled else 0 for v in names}
+    analysis = CupedAnalysis(describe(experiment.primary_metric), known, total)
+    pooled_x = sum(sums.present.values(), CovariateSummary(0, 0.0, 0.0, 0.0, 0.0, 0.0)).covariate
+    if pooled_x.n < 2 or pooled_x.variance <= 0:
+        return replace(analysis, note=NO_COVARIATE)
+    control = filled.get(experiment.control.name)
+    comparisons = {}
+    for name in names[1:]:
+        variant = filled.get(name)
+        if control is not None and variant is not None and min(control.n, variant.n) >= 2:
+            comparisons[name] = compare_cuped(control, variant)
+    return replace(analysis, comparisons=comparisons)
 
 
 def _reading(
@@ -188,6 +242,7 @@ def analyze(
             g.metric: variant_sums(session, experiment.name, g.metric, until)
             for g in experiment.guardrails
         }
+        covariate_sums = cuped_sums(session, experiment.name, experiment.primary_metric, until)
     exposures = {v.name: counts.get(v.name, 0) for v in experiment.variants}
     srm = srm_check(list(exposures.values()), [v.weight for v in experiment.variants])
     primary = _metric(experiment, experiment.primary_metric, primary_sums)
@@ -222,7 +277,16 @@ def analyze(
             variant=compared.variant,
             control=experiment.control.name,
         )
-    return Analysis(experiment, exposures, srm, primary, guardrails, left, verdicts)
+    return Analysis(
+        experiment,
+        exposures,
+        srm,
+        primary,
+        guardrails,
+        left,
+        verdicts,
+        _cuped(experiment, covariate_sums),
+    )
 
 
 def _with_states(experiment: Experiment, guardrails: list[MetricAnalysis]) -> list[MetricAnalysis]:

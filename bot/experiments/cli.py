@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.bootstrap import bootstrap
-from bot.experiments.analysis import MetricAnalysis, analyze
+from bot.experiments.analysis import Analysis, MetricAnalysis, analyze
 from bot.experiments.decisions import DecisionError, record_decision
 from bot.experiments.declarations import Declarations, Experiment
 from bot.experiments.output import analysis_json
@@ -139,6 +139,27 @@ def _print_metric(analysis: MetricAnalysis, role: str) -> None:
         )
 
 
+def _print_cuped(analysis: Analysis) -> None:
+    """The primary metric CUPED-adjusted, beside the plain difference, or why not."""
+    cuped = analysis.cuped
+    if cuped is None:
+        return
+    known, total = sum(cuped.with_covariate.values()), sum(cuped.sessions.values())
+    print(f"  CUPED ({cuped.covariate}; {known:,} of {total:,} sessions have it):")
+    if cuped.note:
+        print(f"    {cuped.note}")
+        return
+    k = _scale(analysis.primary)
+    for variant, c in cuped.comparisons.items():
+        a, u = c.adjusted, c.unadjusted
+        print(
+            f"    {variant} - control: {k * a.difference:+.1f} (95% CI {k * a.ci_low:.1f} to "
+            f"{k * a.ci_high:.1f}), p = {a.p_value:.3f}; unadjusted {k * u.difference:+.1f} "
+            f"({k * u.ci_low:.1f} to {k * u.ci_high:.1f}); variance "
+            f"{-100 * c.variance_reduction:+.0f}%"
+        )
+
+
 def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     services = bootstrap(settings)
     try:
@@ -164,6 +185,7 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{experiment.name} ({experiment.status}): {total:,} exposed sessions")
     print(f"  {'SRM! ' if analysis.srm.mismatch else ''}{analysis.srm.message}")
     _print_metric(analysis.primary, "primary")
+    _print_cuped(analysis)
     for guardrail in analysis.guardrails:
         _print_metric(guardrail, "guardrail")
     if not analysis.verdicts:

@@ -1,6 +1,7 @@
 """An experiment's analysis as JSON: what `supportbot experiments analyze --json` prints and
 what the website's `/api/experiments` (and its dashboard panel) show.
 
+The primary metric's CUPED comparison (`cuped`) sits beside its plain one.
 Estimates are in the metric's units (NPS points, rates in percent, times in seconds);
 differences against the control in points (rates, NPS) or seconds. A number that cannot be
 computed (a p-value of two identical, certain variants) is null, never NaN.
@@ -17,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.experiments.analysis import (
     LABELS,
     Analysis,
+    CupedAnalysis,
     DayAnalysis,
     MetricAnalysis,
     analyze,
@@ -89,6 +91,36 @@ def metric_json(
     }
 
 
+def cuped_json(metric: str, cuped: CupedAnalysis | None) -> dict[str, Any] | None:
+    """The primary metric's CUPED comparisons beside the plain ones (null where CUPED does
+    not apply); `note` instead of comparisons when there is no pre-exposure data."""
+    if cuped is None:
+        return None
+    k = _scale(metric)
+    return {
+        "covariate": cuped.covariate,
+        "with_covariate": cuped.with_covariate,
+        "sessions": cuped.sessions,
+        "note": cuped.note,
+        "against_control": [
+            {
+                "variant": name,
+                "difference": _number(k * c.adjusted.difference),
+                "ci": [_number(k * c.adjusted.ci_low), _number(k * c.adjusted.ci_high)],
+                "p_value": _number(c.adjusted.p_value),
+                "unadjusted_difference": _number(k * c.unadjusted.difference),
+                "unadjusted_ci": [
+                    _number(k * c.unadjusted.ci_low),
+                    _number(k * c.unadjusted.ci_high),
+                ],
+                "variance_reduction": _number(c.variance_reduction),
+                "theta": _number(c.theta),
+            }
+            for name, c in cuped.comparisons.items()
+        ],
+    }
+
+
 def analysis_json(analysis: Analysis, min_n: int = MIN_SAMPLE_SIZE) -> dict[str, Any]:
     """Exposures, SRM, the primary metric and the guardrails, the sample still needed and the
     verdict per variant."""
@@ -101,6 +133,7 @@ def analysis_json(analysis: Analysis, min_n: int = MIN_SAMPLE_SIZE) -> dict[str,
             "message": analysis.srm.message,
         },
         "primary": metric_json(analysis.primary, None, min_n),
+        "cuped": cuped_json(analysis.primary.metric, analysis.cuped),
         "guardrails": [
             metric_json(g, declared.max_drop, min_n)
             for g, declared in zip(analysis.guardrails, experiment.guardrails, strict=True)

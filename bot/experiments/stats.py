@@ -3,7 +3,7 @@
 One pure function per step, in the shape of GrowthBook's `gbstats`: summaries
 (`ProportionSummary`, `MeanSummary`, `NpsSummary`, `CovariateSummary`) that SQL can give as
 counts and sums, and comparisons against the control (`compare_rates`, `compare_means`,
-`compare_nps`, `compare_cuped`). Differences are variant minus control, in the metric's own
+`compare_nps`, `compare_cuped`, with `mean_imputed` for units without a covariate). Differences are variant minus control, in the metric's own
 units (a rate or an NPS as a fraction; the verdict shows them as points). The always-valid
 intervals, the Bayesian view, SRM, Holm and power are in the `stats_*` modules beside this one.
 """
@@ -112,6 +112,31 @@ class CovariateSummary:
             self.covariate_sum_squares + other.covariate_sum_squares,
             self.sum_of_products + other.sum_of_products,
         )
+
+
+def mean_imputed(
+    present: dict[str, CovariateSummary], missing: dict[str, CovariateSummary]
+) -> dict[str, CovariateSummary]:
+    """Every variant's units, those without a covariate given the known units' mean x.
+
+    `present` holds the sums of the units whose covariate is known, `missing` those of the
+    units without one (their covariate sums are ignored). The fill is the mean over every
+    variant's known units, so it does not depend on the assignment: the adjusted difference
+    stays unbiased, the missing units keep their y, and only the known ones reduce variance.
+    """
+    known = sum(present.values(), CovariateSummary(0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    fill = known.covariate_sum / known.n if known.n else 0.0
+    filled = {}
+    for variant in {*present, *missing}:
+        total = present.get(variant, CovariateSummary(0, 0.0, 0.0, 0.0, 0.0, 0.0))
+        gap = missing.get(variant)
+        if gap is not None and gap.n:
+            total = total + CovariateSummary(
+                gap.n, gap.metric_sum, gap.metric_sum_squares,
+                fill * gap.n, fill * fill * gap.n, fill * gap.metric_sum,
+            )  # fmt: skip
+        filled[variant] = total
+    return filled
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,29 @@ GUARDRAIL_TEXT = {
 }
 
 
+def _cuped(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The primary metric CUPED-adjusted: per variant its interval and the variance removed."""
+    cuped = data["cuped"]
+    if cuped is None:
+        return None
+    unit = data["primary"]["unit"]
+    rows = [
+        {
+            "variant": c["variant"],
+            "difference": _change(unit, c["difference"]),
+            "ci": _interval(unit, c["ci"]),
+            "unadjusted": _interval(unit, c["unadjusted_ci"]),
+            "variance": (
+                "?"
+                if c["variance_reduction"] is None
+                else f"variance {-100 * c['variance_reduction']:+.0f}%".replace("-", "\u2212")
+            ),
+        }
+        for c in cuped["against_control"]
+    ]
+    return {"covariate": cuped["covariate"], "note": cuped["note"], "rows": rows}
+
+
 def _card(data: dict[str, Any]) -> dict[str, Any]:
     """One experiment of `/api/experiments` as the panel shows it, every number as text."""
     total_weight = sum(v["weight"] for v in data["variants"]) or 1.0
@@ -232,6 +255,7 @@ def _card(data: dict[str, Any]) -> dict[str, Any]:
             for v in data["variants"]
         ],
         "comparisons": comparisons,
+        "cuped": _cuped(data),
         "remaining": data["remaining"],
         "verdicts": [(v, d["decision"], d["text"]) for v, d in data["verdicts"].items()],
         "has_history": any(series["points"] for series in data["over_time"]),

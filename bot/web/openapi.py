@@ -317,6 +317,7 @@ SCHEMAS: dict[str, Any] = {
             "exposures",
             "srm",
             "primary",
+            "cuped",
             "guardrails",
             "remaining",
             "verdicts",
@@ -384,6 +385,68 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "primary": _ref("ExperimentMetric"),
+            "cuped": _nullable(
+                {
+                    "type": "object",
+                    "description": (
+                        "The primary metric against the control adjusted by CUPED for a "
+                        "pre-exposure covariate (sessions without one get the known ones' "
+                        "mean), beside the unadjusted difference; null for a metric counted "
+                        "per suggestion. Without usable pre-exposure data, `note` says so and "
+                        "`against_control` is empty."
+                    ),
+                    "required": [
+                        "covariate",
+                        "with_covariate",
+                        "sessions",
+                        "note",
+                        "against_control",
+                    ],
+                    "properties": {
+                        "covariate": {"type": "string"},
+                        "with_covariate": {
+                            "type": "object",
+                            "description": "Variant to sessions whose customer has a covariate.",
+                            "additionalProperties": {"type": "integer", "minimum": 0},
+                        },
+                        "sessions": {
+                            "type": "object",
+                            "description": "Variant to sessions with a value of the metric.",
+                            "additionalProperties": {"type": "integer", "minimum": 0},
+                        },
+                        "note": _nullable({"type": "string"}),
+                        "against_control": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": [
+                                    "variant",
+                                    "difference",
+                                    "ci",
+                                    "p_value",
+                                    "unadjusted_difference",
+                                    "unadjusted_ci",
+                                    "variance_reduction",
+                                    "theta",
+                                ],
+                                "properties": {
+                                    "variant": {"type": "string"},
+                                    "difference": NUMBER_OR_NULL,
+                                    "ci": INTERVAL,
+                                    "p_value": NUMBER_OR_NULL,
+                                    "unadjusted_difference": NUMBER_OR_NULL,
+                                    "unadjusted_ci": INTERVAL,
+                                    "variance_reduction": {
+                                        **NUMBER_OR_NULL,
+                                        "description": "1 - Var(adjusted) / Var(unadjusted).",
+                                    },
+                                    "theta": NUMBER_OR_NULL,
+                                },
+                            },
+                        },
+                    },
+                }
+            ),
             "guardrails": {"type": "array", "items": _ref("ExperimentMetric")},
             "remaining": _nullable(
                 {
