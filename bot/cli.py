@@ -806,6 +806,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.experiments.cli import add_commands as add_experiment_commands
 
     add_experiment_commands(sub, common)
+    from bot.monitoring.cli import add_commands as add_monitoring_commands
+
+    add_monitoring_commands(sub, common)
     forget = sub.add_parser(
         "forget", help="erase a customer's conversations and anonymise their records"
     )

@@ -12,8 +12,6 @@ from bot.storage.models import Conversation, SurveyResponse
 from bot.storage.session import session_scope
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
-WINDOW_START = NOW - timedelta(days=7)
-BASELINE_START = WINDOW_START - timedelta(days=28)
 
 
 def _every(share: float, i: int) -> bool:
@@ -74,11 +72,24 @@ def plant(
             )
 
 
-def baseline(factory: sessionmaker, n: int = 412, **shares: object) -> None:
-    """The 28 days before the recent window."""
-    plant(factory, BASELINE_START, 28, n, prefix="before", **shares)  # type: ignore[arg-type]
+def baseline(
+    factory: sessionmaker,
+    n: int = 412,
+    prefix: str = "before",
+    now: datetime = NOW,
+    **shares: object,
+) -> None:
+    """The 28 days before the recent window of a check at `now`."""
+    start = now - timedelta(days=7 + 28)
+    plant(factory, start, 28, n, prefix=prefix, **shares)  # type: ignore[arg-type]
 
 
-def window(factory: sessionmaker, n: int = 130, prefix: str = "recent", **shares: object) -> None:
-    """The recent window: the last 7 days."""
-    plant(factory, WINDOW_START, 7, n, prefix=prefix, **shares)  # type: ignore[arg-type]
+def window(
+    factory: sessionmaker,
+    n: int = 130,
+    prefix: str = "recent",
+    now: datetime = NOW,
+    **shares: object,
+) -> None:
+    """The recent window of a check at `now`: the last 7 days."""
+    plant(factory, now - timedelta(days=7), 7, n, prefix=prefix, **shares)  # type: ignore[arg-type]
