@@ -89,6 +89,9 @@ class Settings:
     # Fewest answers behind an NPS or CSAT that is shown as a number; with fewer, the
     # dashboard, the chat, the report and the CLI say "too few answers (n = 7)".
     min_sample_size: int = 10
+    # Seconds between the website's monitoring checks (`supportbot monitor` on a schedule);
+    # 0 turns them off.
+    monitor_interval_seconds: int = 900
     # How long a SQLite writer waits for a lock before giving up.
     sqlite_busy_timeout_ms: int = 5000
     # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
@@ -156,6 +159,7 @@ class Settings:
             followup_nps_max=int(_env("SUPPORTBOT_FOLLOWUP_NPS_MAX", "6")),
             followup_csat_max=int(_env("SUPPORTBOT_FOLLOWUP_CSAT_MAX", "2")),
             min_sample_size=int(_env("SUPPORTBOT_MIN_SAMPLE_SIZE", "10")),
+            monitor_interval_seconds=int(_env("SUPPORTBOT_MONITOR_INTERVAL", "900")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),

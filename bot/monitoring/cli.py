@@ -8,7 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.bootstrap import bootstrap
-from bot.monitoring.service import BASELINE_DAYS, WINDOW_DAYS, AlertView, CheckResult, run_check
+from bot.monitoring.service import (
+    BASELINE_DAYS,
+    WINDOW_DAYS,
+    AlertView,
+    CheckResult,
+    check_services,
+)
 from bot.settings import Settings
 
 
@@ -24,14 +30,7 @@ def check(settings: Settings, days: int, baseline_days: int) -> CheckResult:
     """One check with the app's services, as the website's schedule runs it."""
     services = bootstrap(settings)
     try:
-        return run_check(
-            services.session_factory,
-            services.experiments().experiments,
-            services.now(),
-            settings.min_sample_size,
-            days,
-            baseline_days,
-        )
+        return check_services(services, days, baseline_days)
     finally:
         services.close()
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import sessionmaker
 
@@ -32,6 +32,9 @@ from bot.monitoring.checks import (
 from bot.storage.models import Alert
 from bot.storage.repositories import AlertRepository
 from bot.storage.session import session_scope
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Services
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +220,21 @@ def run_check(
         still_open=still_open,
         resolved=resolved,
         failed=tuple(failed),
+    )
+
+
+def check_services(
+    services: Services, window_days: int = WINDOW_DAYS, baseline_days: int = BASELINE_DAYS
+) -> CheckResult:
+    """`run_check` with the app's database, experiments (decisions in force), clock and
+    minimum sample: what `supportbot monitor` and the website's schedule run."""
+    return run_check(
+        services.session_factory,
+        services.experiments().experiments,
+        services.now(),
+        services.settings.min_sample_size,
+        window_days,
+        baseline_days,
     )
 
 

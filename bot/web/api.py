@@ -11,8 +11,9 @@ show "too few answers (n = 7)", not its value.
 
 Every metrics endpoint takes `period` (plain English, default "last 30 days") and `topic`,
 `channel` and `variant` to narrow the conversations counted. /api/experiments is the declared
-experiments' analysis over all their exposures (`bot.experiments.output`), with no filters. Unknown periods, metrics, buckets and
-malformed numbers are a 400 with `{"error": "bad_request", "message": ...}`.
+experiments' analysis over all their exposures (`bot.experiments.output`), with no filters;
+/api/alerts the monitoring's open alerts (`bot.monitoring`). Unknown periods, metrics, buckets
+and malformed numbers are a 400 with `{"error": "bad_request", "message": ...}`.
 
 Times are ISO 8601 in UTC ("2026-11-01T00:00:00Z"); periods are half open, `start <= t < end`.
 The queries are synchronous SQLAlchemy; they run in worker threads, off the event loop.
@@ -32,7 +33,7 @@ import jwt
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot.auth.tokens import decode
+from bot.auth.tokens import Identity, decode
 from bot.bootstrap import Services
 from bot.experiments.output import experiments_report
 from bot.metrics import customer_value, queries
@@ -43,6 +44,7 @@ from bot.metrics.periods import DEFAULT_PERIOD_TEXT, Period, parse_period
 from bot.metrics.queries import CUTS, Cut
 from bot.metrics.questions import TOPIC_LABELS
 from bot.metrics.report import trend_takeaway
+from bot.monitoring import NotAllowed, open_alerts
 from bot.web.db import in_session
 from bot.web.keys import services_key
 
@@ -432,6 +434,26 @@ async def get_experiments(request: web.Request) -> web.StreamResponse:
     return json_response(await asyncio.to_thread(experiments_data, services))
 
 
+def alerts_data(services: Services, identity: Identity) -> dict[str, Any]:
+    """The open monitoring alerts, newest first (`bot.monitoring.open_alerts`: managers only)."""
+    return {
+        "alerts": [alert.to_json() for alert in open_alerts(identity, services.session_factory)],
+        "interval_seconds": services.settings.monitor_interval_seconds,
+    }
+
+
+@manager_only
+async def get_alerts(request: web.Request) -> web.StreamResponse:
+    caller = await caller_of(request)
+    assert caller is not None  # manager_only let only a manager through
+    identity = Identity(role=caller.role, name=caller.name)
+    try:
+        data = await asyncio.to_thread(alerts_data, request.app[services_key], identity)
+    except NotAllowed as error:
+        return _error(403, "forbidden", str(error))
+    return json_response(data)
+
+
 async def get_openapi(request: web.Request) -> web.StreamResponse:
     from bot.web.openapi import openapi_document
 
@@ -450,3 +472,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/pain-points", get_pain_points, name="api_pain_points")
     app.router.add_get("/api/cohorts", get_cohorts, name="api_cohorts")
     app.router.add_get("/api/experiments", get_experiments, name="api_experiments")
+    app.router.add_get("/api/alerts", get_alerts, name="api_alerts")

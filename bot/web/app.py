@@ -15,6 +15,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from bot.bootstrap import Services, bootstrap
 from bot.settings import Settings
 from bot.storage.session import create_db_engine
+from bot.web import monitor
 from bot.web.keys import services_key, settings_key, tracker_engine_key
 from bot.web.routes import setup_routes
 
@@ -46,6 +47,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             built.close()
 
     app.cleanup_ctx.append(resources)
+    # After `resources`, so it stops before the database it reads is closed.
+    monitor.setup(app)
     setup_sessions(
         app,
         EncryptedCookieStorage(

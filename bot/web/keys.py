@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
@@ -16,3 +18,5 @@ services_key = web.AppKey("services", Services)
 tracker_engine_key = web.AppKey("tracker_engine", Engine)
 # Staff sign-in attempts per client address and per account, in this process's memory.
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
+# The monitoring checks run on a schedule (`bot.web.monitor`); absent when they are off.
+monitor_task_key = web.AppKey("monitor_task", asyncio.Task)

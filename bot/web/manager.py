@@ -18,6 +18,9 @@ variant's estimate, the comparisons against the control and the verdict; dashboa
 the interval plots. It is not cut by the page's period: an experiment is judged on all its
 exposures. The demo history's "A"/"B" variant column is no declared experiment (no weights,
 no exposures, no control): its numbers stay in /api/metrics?by=variant, not on this panel.
+
+The alerts panel lists the monitoring's open alerts (`bot.monitoring.open_alerts`, the same
+as /api/alerts), each with its message: the numbers, n and the 95% interval.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot.auth.tokens import mint
+from bot.auth.tokens import Identity, mint
 from bot.bootstrap import Services
 from bot.metrics import queries
 from bot.metrics.answers import format_change, format_result, label
 from bot.metrics.overview import overview
 from bot.metrics.periods import DEFAULT_PERIOD_TEXT, Period, parse_period
 from bot.metrics.questions import TOPIC_LABELS
+from bot.monitoring import open_alerts
 from bot.storage.session import session_scope
 from bot.web.api import BUCKETS, MAX_PERIOD_LENGTH, experiments_data
 from bot.web.app import SESSION_MAX_AGE
@@ -45,6 +49,8 @@ from bot.web.keys import services_key
 from bot.web.widget import content_security_policy, socket_url
 
 TEMPLATE = "manager.html.j2"
+# The badge of each kind of monitoring alert.
+ALERT_KINDS = {"metric_drop": "metric", "guardrail_harmed": "guardrail", "srm": "SRM"}
 # The period choices offered on the page; any other period the API understands works too.
 PERIOD_CHOICES = ("last 30 days", "this month", "last quarter", "last 12 months")
 BUCKET_LABELS = {"month": "Monthly", "week": "Weekly"}
@@ -301,6 +307,10 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
     data = await asyncio.to_thread(read)
     data["experiments"] = await asyncio.to_thread(_experiments, services)
+    manager = Identity(role=user.role, name=user.name)
+    data["alerts"] = await asyncio.to_thread(open_alerts, manager, services.session_factory)
+    data["alert_kinds"] = ALERT_KINDS
+    data["monitor_minutes"] = services.settings.monitor_interval_seconds / 60
     # Good for as long as the session: the page holds it, so it is no longer-lived than that.
     # A chat token: it speaks for the manager in the widget, never to the JSON API.
     token = mint(

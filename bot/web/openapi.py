@@ -270,6 +270,57 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Alerts": {
+        "type": "object",
+        "description": (
+            "The monitoring's open alerts, newest first: a headline metric of the last 7 days "
+            "significantly worse than in the 28 days before, or a running experiment's harmed "
+            "guardrail or sample ratio mismatch. One per condition; an alert that no longer "
+            "holds is resolved and leaves this list."
+        ),
+        "required": ["alerts", "interval_seconds"],
+        "properties": {
+            "alerts": {"type": "array", "items": _ref("Alert")},
+            "interval_seconds": {
+                "type": "integer",
+                "description": "Seconds between the website's checks (0: not scheduled).",
+            },
+        },
+    },
+    "Alert": {
+        "type": "object",
+        "description": (
+            "One alert with the numbers of the latest check that found it. For a metric: the "
+            "last 7 days (current) against the 28 days before (baseline); for an experiment's "
+            "guardrail: the variant (current) against the control (baseline), in points or "
+            "seconds; for an SRM: n_current is the exposed sessions."
+        ),
+        "required": ["id", "key", "kind", "message", "raised_at", "checked_at", "open"],
+        "properties": {
+            "id": {"type": "integer"},
+            "key": {"type": "string", "description": "The condition, e.g. metric:csat."},
+            "kind": {"type": "string", "enum": ["metric_drop", "guardrail_harmed", "srm"]},
+            "metric": _nullable({"type": "string"}),
+            "experiment": _nullable({"type": "string"}),
+            "variant": _nullable({"type": "string"}),
+            "message": {
+                "type": "string",
+                "description": "In plain English, with the numbers, n and the 95% interval.",
+            },
+            "raised_at": {"type": "string", "format": "date-time"},
+            "checked_at": {"type": "string", "format": "date-time"},
+            "resolved_at": _nullable({"type": "string", "format": "date-time"}),
+            "open": {"type": "boolean"},
+            "current_value": NUMBER_OR_NULL,
+            "baseline_value": NUMBER_OR_NULL,
+            "n_current": _nullable({"type": "integer"}),
+            "n_baseline": _nullable({"type": "integer"}),
+            "difference": NUMBER_OR_NULL,
+            "ci_low": NUMBER_OR_NULL,
+            "ci_high": NUMBER_OR_NULL,
+            "p_value": NUMBER_OR_NULL,
+        },
+    },
     "Experiments": {
         "type": "object",
         "description": (
@@ -743,6 +794,18 @@ PATHS: dict[str, Any] = {
             "tags": ["experiments"],
             "responses": {
                 "200": _response("The declared experiments and their analysis", "Experiments"),
+                "401": ERRORS["401"],
+                "403": ERRORS["403"],
+            },
+        }
+    },
+    "/api/alerts": {
+        "get": {
+            "operationId": "getAlerts",
+            "summary": "The monitoring's open alerts (metric drops, harmed guardrails, SRM)",
+            "tags": ["monitoring"],
+            "responses": {
+                "200": _response("The open alerts", "Alerts"),
                 "401": ERRORS["401"],
                 "403": ERRORS["403"],
             },

@@ -35,6 +35,7 @@ PROTECTED = (
     "/api/pain-points",
     "/api/cohorts",
     "/api/experiments",
+    "/api/alerts",
 )
 TODAY = date(2026, 11, 1)
 OTHER_KEY = "another key, not the app's: 32 bytes or more"
@@ -80,6 +81,7 @@ def test_every_api_route_is_in_the_list_checked_below(client: TestClient):
         "/api/pain-points",
         "/api/cohorts",
         "/api/experiments",
+        "/api/alerts",
     }
     assert len(PROTECTED) == len(routes) - 1
 
