@@ -177,6 +177,9 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot
         "WEB_PORT": str(web_port),
         # A locked app database fails fast in the tests that lock it on purpose.
         "SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "300",
+        # No scheduled monitoring checks: an alert raised on the demo history would greet the
+        # managers of the chat tests (tests/actions and tests/web test the alerts).
+        "SUPPORTBOT_MONITOR_INTERVAL": "0",
     }
     for name in (
         "DATABASE_URL",
