@@ -86,6 +86,7 @@ def _sample_orders(settings: Settings, per_status: int) -> dict[str, list[str]]:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from bot.demo.experiments import seed_experiments
     from bot.demo.history import seed_history
     from bot.demo.seed import seed_demo
     from bot.storage.migrate import upgrade
@@ -101,12 +102,19 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             services.session_factory, settings, progress=_progress_printer(args.json)
         )
         history_elapsed = time.perf_counter() - started - elapsed
+        experiments = seed_experiments(
+            services.session_factory,
+            settings,
+            services.experiments(),
+            progress=_progress_printer(args.json),
+        )
     if args.json:
         _print_json(
             {
                 **asdict(summary),
                 "seconds": round(elapsed, 2),
                 "history": {**asdict(history), "seconds": round(history_elapsed, 2)},
+                "experiments": asdict(experiments),
             }
         )
         return 0
@@ -123,6 +131,14 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"{history.conversations:,} conversations, {history.surveys:,} surveys "
             f"({history.answered:,} answered), {history.tickets:,} hand-off tickets."
         )
+    added = {name: n for name, n in experiments.exposures.items() if n}
+    if added:
+        listed = ", ".join(f"{name} {n:,}" for name, n in added.items())
+        print(f"Recorded the demo's experiment exposures: {listed}.")
+    if experiments.decision_recorded:
+        print("Recorded the decision on reply-tone (supportbot experiments show reply-tone).")
+    for name, why in experiments.skipped.items():
+        print(f"No demo exposures for {name}: it {why}.")
     return 0
 
 

@@ -156,7 +156,7 @@ def _print_cuped(analysis: Analysis) -> None:
             f"    {variant} - control: {k * a.difference:+.1f} (95% CI {k * a.ci_low:.1f} to "
             f"{k * a.ci_high:.1f}), p = {a.p_value:.3f}; unadjusted {k * u.difference:+.1f} "
             f"({k * u.ci_low:.1f} to {k * u.ci_high:.1f}); variance "
-            f"{-100 * c.variance_reduction:+.0f}%"
+            f"{-100 * c.variance_reduction:+.1f}%"
         )
 
 

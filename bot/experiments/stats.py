@@ -3,8 +3,9 @@
 One pure function per step, in the shape of GrowthBook's `gbstats`: summaries
 (`ProportionSummary`, `MeanSummary`, `NpsSummary`, `CovariateSummary`) that SQL can give as
 counts and sums, and comparisons against the control (`compare_rates`, `compare_means`,
-`compare_nps`, `compare_cuped`, with `mean_imputed` for units without a covariate). Differences are variant minus control, in the metric's own
-units (a rate or an NPS as a fraction; the verdict shows them as points). The always-valid
+`compare_nps`, `compare_cuped`, with `mean_imputed` for units without a covariate).
+Differences are variant minus control, in the metric's own units (a rate or an NPS as a
+fraction; the verdict shows them as points). The always-valid
 intervals, the Bayesian view, SRM, Holm and power are in the `stats_*` modules beside this one.
 """
 

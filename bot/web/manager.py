@@ -180,7 +180,7 @@ def _cuped(data: dict[str, Any]) -> dict[str, Any] | None:
             "variance": (
                 "?"
                 if c["variance_reduction"] is None
-                else f"variance {-100 * c['variance_reduction']:+.0f}%".replace("-", "\u2212")
+                else f"variance {-100 * c['variance_reduction']:+.1f}%".replace("-", "\u2212")
             ),
         }
         for c in cuped["against_control"]

@@ -248,4 +248,4 @@ def test_the_command_prints_the_adjusted_interval_and_the_variance_removed(
         f"    {VARIANT} - control: {100 * a.difference:+.1f} (95% CI {100 * a.ci_low:.1f} to "
         f"{100 * a.ci_high:.1f})"
     ) in text
-    assert f"variance {-100 * expected.variance_reduction:+.0f}%" in text
+    assert f"variance {-100 * expected.variance_reduction:+.1f}%" in text

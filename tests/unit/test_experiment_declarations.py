@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 
 from bot.experiments.declarations import load_experiments, parse_experiments
 from bot.settings import PROJECT_ROOT
@@ -22,14 +23,20 @@ def declared(*entries: str) -> str:
     return "experiments:\n" + "".join(entries)
 
 
-def test_the_shipped_file_declares_the_three_experiments():
+def test_the_shipped_file_declares_three_running_experiments_and_a_decided_one():
     found = load_experiments(PROJECT_ROOT / "data" / "experiments.yml")
     assert found.problems == []
-    assert [e.name for e in found.experiments] == [
-        "recommender-model",
-        "survey-wording",
-        "early-handoff",
+    assert [(e.name, e.status) for e in found.experiments] == [
+        ("recommender-model", "running"),
+        ("survey-wording", "running"),
+        ("early-handoff", "running"),
+        ("reply-tone", "decided"),
     ]
+    tone = found.get("reply-tone")
+    assert tone is not None and not tone.assigning and tone.decision is not None
+    assert tone.weights == {"A": 50.0, "B": 50.0} and tone.primary_metric == "csat"
+    assert tone.planned_end is not None and tone.planned_end < date(2026, 12, 2)
+    assert tone.decision.ship == "A" and "no difference detectable" in tone.decision.reason
     handoff = found.get("early-handoff")
     assert handoff is not None and handoff.control.name == "second-miss"
     assert handoff.primary_metric == "csat"

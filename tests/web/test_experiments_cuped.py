@@ -60,7 +60,7 @@ async def test_the_api_and_the_card_show_the_adjusted_interval(
     low, high = row["ci"]
     shown = f"{low:+.1f} points to {high:+.1f} points"
     assert shown in card
-    assert f"variance \u2212{100 * row['variance_reduction']:.0f}%" in card
+    assert f"variance \u2212{100 * row['variance_reduction']:.1f}%" in card
 
 
 async def test_the_card_says_when_there_is_no_pre_exposure_data(
