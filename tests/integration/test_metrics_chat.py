@@ -80,3 +80,21 @@ def test_every_chat_is_summarised_for_the_metrics_as_it_goes(running_bot: Runnin
     assert 0 <= first_response < 10
     assert handed_off
     assert channel == "rest"
+
+
+def test_a_manager_hears_the_experiments_as_the_command_line_lists_them(running_bot: RunningBot):
+    token = running_bot.cli("token", "--role", "manager", "--name", "Maria")["token"]
+    listed = running_bot.cli("experiments", "list")["experiments"]
+    running = [e for e in listed if e["status"] == "running"]
+    assert running  # data/experiments.yml runs experiments
+    me = f"experiments-manager-{uuid.uuid4().hex[:6]}"
+    [message] = running_bot.say(me, "which experiments are running?", {"token": token})
+    assert message["text"].startswith(f"{len(running)} running:")
+    for experiment in running:
+        assert f"• {experiment['name']} ({experiment['focus']}, running;" in message["text"]
+        assert f"{experiment['exposures']:,} exposed sessions" in message["text"]
+    # The same question from a customer of the shop gets nothing.
+    customer = running_bot.cli("token", "--role", "customer", "--customer", "5")["token"]
+    [refused] = running_bot.say(me + "-c", "which experiments are running?", {"token": customer})
+    assert refused["text"].startswith("Sorry, I can only share business metrics")
+    assert not any(e["name"] in refused["text"] for e in listed)
