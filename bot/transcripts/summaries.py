@@ -17,6 +17,7 @@ from bot.transcripts.masking import ContextMasks
 from bot.transcripts.redaction import redact
 
 HANDOFF_ACTION = "action_handoff"
+SURVEY_FORM = "survey_form"
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 # Bounds the staff search's copy of a session's messages (a chat is rarely a tenth of this).
 MAX_SEARCH_TEXT = 8000
@@ -91,7 +92,8 @@ def summarize_session(
     first_response: float | None = None
     waiting_since: float | None = None  # a customer message not yet answered
     handoff_at: float | None = None
-    surveying = False
+    surveying = False  # the survey was started: what follows is not about the chat's topic
+    answering = False  # the survey form is active: messages are answers, not requests
     for event in events:
         kind = event.get("event")
         stamp = event.get("timestamp")
@@ -102,7 +104,8 @@ def summarize_session(
             if isinstance(event.get("text"), str):
                 texts.append(masks.text(event))
             intent = _intent(event)
-            if intent in FALLBACK_INTENTS:
+            # An answer to the survey ("9", "great service") is not a misunderstanding.
+            if intent in FALLBACK_INTENTS and not answering:
                 fallbacks += 1
             # Survey answers ("9", "great") say nothing about what the chat was about.
             if intent and not surveying:
@@ -125,6 +128,8 @@ def summarize_session(
             handoff_at = at
         elif kind == "action" and event.get("name") == SURVEY_START_ACTION:
             surveying = True
+        elif kind == "active_loop":
+            answering = event.get("name") == SURVEY_FORM
     if user_messages == 0:
         return None
     start = _when(min(stamps))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -39,6 +40,20 @@ def survey_row(bot: RunningBot, conversation: str) -> tuple | None:
         ).fetchone()
 
 
+def summary_counts(bot: RunningBot, conversation: str) -> tuple | None:
+    """(customer messages, not understood) of the conversation's summary, once written."""
+    deadline = time.monotonic() + 10  # summaries are written beside the chat
+    while True:
+        with sqlite3.connect(bot.var_dir / "supportbot.db") as db:
+            row = db.execute(
+                "SELECT user_messages, fallbacks FROM conversations WHERE conversation_id = ?",
+                (conversation,),
+            ).fetchone()
+        if row is not None and row[0] >= 6 or time.monotonic() > deadline:
+            return row
+        time.sleep(0.2)
+
+
 def finish_chat_with_survey(bot: RunningBot, me: str, order: str) -> None:
     assert f"Order {order}" in bot.texts(me, f"where is my order {order}?", bot.as_owner_of(order))
     question = bot.say(me, "no, that's all")
@@ -67,6 +82,8 @@ def test_survey_answers_are_stored(running_bot: RunningBot):
     # Asked once per session: another goodbye just says goodbye.
     assert "Have a great day" in running_bot.texts(me, "bye")
     assert survey_row(running_bot, me)[3] == "completed"
+    # The answers to the survey are not counted as messages the bot did not understand.
+    assert summary_counts(running_bot, me) == (6, 0)
 
 
 def test_bad_answers_are_reasked_and_never_stored(running_bot: RunningBot):

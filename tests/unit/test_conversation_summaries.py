@@ -104,3 +104,36 @@ def test_each_session_of_a_conversation_is_summarised_on_its_own():
     assert first.session_key != second.session_key
     assert second.first_response_seconds == pytest.approx(0.25)
     assert first.customer_id == second.customer_id == 7
+
+
+def active_loop(at: float, name: str | None) -> dict[str, Any]:
+    return {"event": "active_loop", "timestamp": at, "name": name}
+
+
+def test_survey_answers_are_not_counted_as_misunderstood_but_later_misses_are():
+    events = [
+        *session(T0),
+        user(T0 + 1, "order_status"),
+        bot(T0 + 2),
+        user(T0 + 10, "nlu_fallback", "asdfgh"),  # a real miss before the survey
+        bot(T0 + 11),
+        user(T0 + 20, "goodbye"),
+        action(T0 + 20.5, "action_start_survey"),
+        action(T0 + 20.6, "survey_form"),
+        active_loop(T0 + 20.6, "survey_form"),
+        bot(T0 + 21, "how likely are you to recommend us, from 0 to 10?"),
+        user(T0 + 30, "nlu_fallback", "9"),
+        bot(T0 + 31),
+        user(T0 + 40, "nlu_fallback", "5"),
+        bot(T0 + 41),
+        user(T0 + 50, "out_of_scope", "the delivery man was lovely"),
+        active_loop(T0 + 51, None),
+        bot(T0 + 51, "Thank you for your feedback"),
+        user(T0 + 60, "nlu_fallback", "qwerty"),  # after the survey: a miss again
+        bot(T0 + 61),
+    ]
+    summary = summarize_session("c1", events)
+    assert summary is not None
+    assert summary.fallbacks == 2
+    assert summary.survey_asked is True
+    assert summary.topic == "order_status"
