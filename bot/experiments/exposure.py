@@ -1,7 +1,7 @@
 """Exposing a conversation to an experiment: the use case the actions call.
 
 `exposed_variant(...)` assigns the conversation's unit and records the exposure, once per
-conversation session, only where the caller is about to act on the variant (the point where
+conversation session (which then keeps its variant), only where the caller is about to act on the variant (the point where
 the variants make the customer see something different). A draft, stopped or decided
 experiment gives its default variant and records nothing.
 """
@@ -41,16 +41,22 @@ def exposed_variant(
         return assignment.variant
     try:
         with session_scope(uow) as session:
-            ExposureRepository(session).record(
+            exposures = ExposureRepository(session)
+            if exposures.record(
                 experiment.name,
                 assignment.variant,
                 assignment.unit,
                 conversation_id,
                 session_key,
                 now,
-            )
+            ):
+                return assignment.variant
+            # Exposed already this session: keep what the customer saw, even where the unit
+            # changed since (a customer who signed in or out mid-chat).
+            earlier = exposures.variant_of(experiment.name, conversation_id, session_key)
     except SQLAlchemyError:
         logger.exception(
             "Could not record the exposure of %s to %s", conversation_id, experiment.name
         )
-    return assignment.variant
+        return assignment.variant
+    return earlier if earlier in experiment.weights else assignment.variant

@@ -478,6 +478,16 @@ class ExposureRepository:
         )
         return bool(self.session.execute(statement).rowcount)
 
+    def variant_of(self, experiment: str, conversation_id: str, session_key: str) -> str | None:
+        """The variant the conversation session was exposed to, if it was."""
+        return self.session.execute(
+            select(ExperimentExposure.variant).where(
+                ExperimentExposure.experiment == experiment,
+                ExperimentExposure.conversation_id == conversation_id[:255],
+                ExperimentExposure.session_key == session_key,
+            )
+        ).scalar_one_or_none()
+
     def counts(self, experiment: str, until: datetime | None = None) -> dict[str, int]:
         """Exposed sessions per variant (those exposed before `until`, when given)."""
         query = select(ExperimentExposure.variant, func.count()).where(
