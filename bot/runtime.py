@@ -24,6 +24,8 @@ from bot.settings import Settings
 
 # Rasa's SQLTrackerStore, which also writes each session's summary for the metrics.
 TRACKER_STORE_CLASS = "bot.transcripts.summarizing_store.SummarizingTrackerStore"
+# Rasa's Redis lock store with atomic ticket changes, for several replicas (see the module).
+LOCK_STORE_CLASS = "bot.rasa.lock_store.AtomicRedisLockStore"
 
 
 def tracker_store_config(url: str) -> dict[str, Any]:
@@ -48,10 +50,10 @@ def tracker_store_config(url: str) -> dict[str, Any]:
 
 
 def lock_store_config(url: str) -> dict[str, Any]:
-    """Rasa's Redis lock store settings for `redis://[:password@]host[:port][/db]`."""
+    """The Redis lock store's settings for `redis://[:password@]host[:port][/db]`."""
     parsed = make_url(url)
     config: dict[str, Any] = {
-        "type": "redis",
+        "type": LOCK_STORE_CLASS,
         "url": parsed.host or "localhost",
         "port": parsed.port or 6379,
         "db": int(parsed.database or 0),

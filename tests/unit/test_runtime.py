@@ -4,7 +4,7 @@ from pathlib import Path
 import yaml
 
 from bot.auth.keys import ACTION_SECRET_HEADER, action_server_secret
-from bot.runtime import TRACKER_STORE_CLASS, endpoints_config, write_endpoints
+from bot.runtime import LOCK_STORE_CLASS, TRACKER_STORE_CLASS, endpoints_config, write_endpoints
 from bot.settings import Settings
 
 
@@ -40,7 +40,7 @@ def test_at_scale_only_the_environment_changes(tmp_path: Path):
         "username": "bot",
         "password": "s3cret",
     }
-    assert config["lock_store"]["type"] == "redis" and config["lock_store"]["db"] == 2
+    assert config["lock_store"]["type"] == LOCK_STORE_CLASS and config["lock_store"]["db"] == 2
     assert config["event_broker"]["type"] == "pika"
     assert config["event_broker"]["queues"] == ["supportbot_events"]
 
