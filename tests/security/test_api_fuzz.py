@@ -35,7 +35,7 @@ CHECKS = (
     content_type_conformance,
     response_schema_conformance,
 )
-OPERATIONS = 7  # /api/openapi.json, the five metric endpoints and /api/experiments
+OPERATIONS = 8  # /api/openapi.json, the five metric endpoints, /api/experiments, /api/alerts
 
 # Hypothesis warns when it describes Schemathesis's (large) strategies; nothing of ours.
 pytestmark = pytest.mark.filterwarnings(
