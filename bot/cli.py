@@ -375,7 +375,9 @@ def _make_secrets(settings: Settings) -> str:
     return rasa_api_token(settings)
 
 
-def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+def start_action_server(
+    settings: Settings, log_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """The action server (`bot.rasa.action_server`) on settings.action_host:action_port."""
     log = (log_dir / "action-server.log").open("ab")
     return subprocess.Popen(
@@ -383,11 +385,13 @@ def start_action_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
         cwd=settings.project_root,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env,
     )
 
 
-def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> subprocess.Popen:
+def start_rasa_server(
+    settings: Settings, endpoints: Path, log_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Rasa with its HTTP API behind the token and CORS for the website's origins only.
 
     The launcher adds the token itself (`--api-token-from-settings`), so that it is not on
@@ -418,11 +422,13 @@ def start_rasa_server(settings: Settings, endpoints: Path, log_dir: Path) -> sub
         cwd=settings.project_root,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env,
     )
 
 
-def start_web_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
+def start_web_server(
+    settings: Settings, log_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     # The child keeps its own copy of the log's file descriptor; ours can close.
     with (log_dir / "web.log").open("ab") as log:
         return subprocess.Popen(
@@ -430,7 +436,7 @@ def start_web_server(settings: Settings, log_dir: Path) -> subprocess.Popen:
             cwd=settings.project_root,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env=os.environ.copy() if env is None else env,
         )
 
 
@@ -518,6 +524,11 @@ def _database_not_ready(settings: Settings) -> str | None:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import write_endpoints
+
+    if args.profile == "scaled":  # replicas behind nginx: bot/deploy/scaled.py
+        from bot.deploy.scaled import serve_scaled
+
+        return serve_scaled(args)
 
     if not _rasa_model(settings).exists():
         print(
@@ -836,6 +847,9 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_web)
     serve = sub.add_parser("serve", help="run the Rasa server, the action server and the website")
     serve.add_argument("--timeout", type=float, default=300, help="seconds to wait for Rasa")
+    from bot.deploy.scaled import add_serve_arguments
+
+    add_serve_arguments(serve)
     serve.set_defaults(func=cmd_serve)
     shell = sub.add_parser("shell", help="chat in the terminal")
     shell.add_argument("--port", type=int, default=5006)

@@ -1,0 +1,1 @@
+"""Deployment profiles: the processes of a topology, their configuration and their start."""
