@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,7 +248,9 @@ def _check_rabbitmq(url: str | None) -> str | None:
         await connection.close()
 
     try:
-        asyncio.run(asyncio.wait_for(connect(), CHECK_TIMEOUT + 1))
+        # on a thread of its own: the caller may be inside an event loop already
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, asyncio.wait_for(connect(), CHECK_TIMEOUT + 1)).result()
     except Exception as error:  # noqa: BLE001 - refused, timed out, wrong credentials...
         from sqlalchemy.engine import make_url
 
