@@ -37,7 +37,7 @@ def resolve(ranking: list[dict[str, Any]], min_combined: float = MIN_COMBINED) -
         return None
     first, second = ranked[0], ranked[1]
     combined = float(first.get("confidence") or 0) + float(second.get("confidence") or 0)
-    chosen = SAME_ANSWER.get(frozenset({first.get("name"), second.get("name")}))
+    chosen = SAME_ANSWER.get(frozenset({str(first.get("name")), str(second.get("name"))}))
     return chosen if chosen and combined >= min_combined else None
 
 
