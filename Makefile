@@ -11,10 +11,11 @@ TRAINING_FILES := config.yml domain.yml $(shell find data/nlu -name '*.yml' 2>/d
 # The website's JavaScript libraries (socket.io client, Chart.js), from npm, served locally.
 VENDOR := bot/web/static/vendor/VERSIONS.json
 
-.PHONY: help install migrate seed recommender train run shell test test-unit test-conversations validate lint eval-nlu bench clean web-assets browser
+.PHONY: help install migrate seed recommender train run run-scaled bench-scaled shell test test-unit test-conversations validate lint eval-nlu bench clean web-assets browser
 
 help:
 	@echo "make run    - set up everything and start the bot (Rasa server + action server)"
+	@echo "make run-scaled - the same on PostgreSQL/Redis/RabbitMQ, two Rasa replicas behind nginx"
 	@echo "make shell  - chat with the bot in this terminal"
 	@echo "make test   - set up everything and run every test"
 	@echo "make lint | eval-nlu | bench | clean"
@@ -64,6 +65,23 @@ browser:
 
 run: recommender train web-assets
 	$(SUPPORTBOT) serve
+
+# The production topology on this machine: PostgreSQL, Redis, RabbitMQ, two Rasa replicas behind
+# nginx (deploy/scaled.env; docs/deployment.md). The demo shop and the recommender go to its databases.
+ENVFILE := $(PY) -m bot.deploy.envfile deploy/scaled.env
+run-scaled: train web-assets
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }; \
+	    else echo "nginx is not installed: install Debian's nginx-light package"; exit 1; fi; }
+	$(PY) -m bot.deploy.scaled prepare deploy/scaled.env
+	$(ENVFILE) $(SUPPORTBOT) seed-demo
+	$(ENVFILE) $(SUPPORTBOT) train-recommender --if-missing --model ease als
+	$(SUPPORTBOT) serve --profile scaled
+
+bench-scaled: train
+	$(PY) benchmarks/scaled_load.py
 
 shell: recommender train
 	$(SUPPORTBOT) shell

@@ -619,3 +619,37 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replicas", type=int, help="scaled: Rasa replicas (default SUPPORTBOT_REPLICAS, 2)"
     )
+
+
+def prepare(environ: Mapping[str, str], env_file: Path) -> int:
+    """Create the profile's PostgreSQL databases when missing and migrate the app database
+    (what `serve --profile scaled` does first), so that seed-demo can fill it beforehand."""
+    from bot.cli import _safe_url
+    from bot.storage.migrate import upgrade
+
+    try:
+        settings = plan(profile_environment(environ, env_file)).settings
+    except TopologyError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for name, url in (
+        ("DATABASE_URL", settings.database_url),
+        ("TRACKER_DB_URL", settings.tracker_db_url),
+    ):
+        problem = _check_postgres(name, url)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        if ensure_database(url):
+            print(f"Created the database {_safe_url(url)}.")
+    upgrade(settings.database_url)
+    print(f"The app database {_safe_url(settings.database_url)} is migrated.")
+    return 0
+
+
+if __name__ == "__main__":
+    # python -m bot.deploy.scaled prepare [ENV_FILE]
+    if len(sys.argv) < 2 or sys.argv[1] != "prepare":
+        print("usage: python -m bot.deploy.scaled prepare [ENV_FILE]", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(prepare(os.environ, Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_ENV_FILE))
