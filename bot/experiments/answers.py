@@ -48,8 +48,12 @@ def _difference(metric: str, compared: VariantComparison) -> str:
     k = 1.0 if metric == "first_response_time" else 100.0
     unit = " s" if metric == "first_response_time" else " points"
     c, s = compared.comparison, compared.sequential
+    low, high = k * s.ci_low, k * s.ci_high
+    if metric != "first_response_time":  # a difference of shares (or NPS) is within ±100
+        span = 200.0 if metric == "nps" else 100.0
+        low, high = max(low, -span), min(high, span)
     return (
-        f"{k * c.difference:+.1f}{unit} (95% CI {k * s.ci_low:.1f} to {k * s.ci_high:.1f}, "
+        f"{k * c.difference:+.1f}{unit} (95% CI {low:.1f} to {high:.1f}, "
         f"always-valid; chance to beat the control {100 * compared.bayes.chance_to_beat:.0f}%)"
     )
 
@@ -73,12 +77,20 @@ def _dates(experiment: Experiment) -> str:
     return f"{start} to {end}"
 
 
-def _decision(experiment: Experiment) -> str:
+def _shipped(experiment: Experiment) -> str:
+    """ "shipped A (Maria, 2026-12-02)"."""
     d = experiment.decision
     if d is None:
         return f"{experiment.status}, no variant shipped"
-    when = f" on {d.at[:10]}" if d.at else ""
-    return f"shipped {d.ship} ({d.by}{when}): {d.reason}"
+    when = f", {d.at[:10]}" if d.at else ""
+    return f"shipped {d.ship} ({d.by}{when})"
+
+
+def _decision(experiment: Experiment) -> str:
+    d = experiment.decision
+    if d is None:
+        return _shipped(experiment)
+    return f"{_shipped(experiment)}: {d.reason.rstrip('. ')}"
 
 
 def _summary(analysis: Analysis) -> str:
@@ -174,12 +186,11 @@ def _won(analysis: Analysis, variant: str) -> str:
         head = f"{variant} is the control ({experiment.name}), compared with {others}."
         if experiment.decision:
             won = "kept" if experiment.decision.ship == variant else "replaced"
-            return f"{head} It was {won}: {_decision(experiment)}."
+            return f"{head} It was {won}: {_shipped(experiment)}."
         return head
     if experiment.decision is not None:
-        if experiment.decision.ship == variant:
-            return f"Yes: {_decision(experiment)}."
-        return f"No: {_decision(experiment)}."
+        opening = "Yes" if experiment.decision.ship == variant else "No"
+        return f"{opening}: {experiment.name} {_shipped(experiment)}."
     found = analysis.verdicts.get(variant)
     if found is None:
         return f"Not yet: there is not enough data to compare {variant} with the control."
@@ -190,7 +201,7 @@ def _won(analysis: Analysis, variant: str) -> str:
         "continue": "Not yet",
         "withheld": "Can't tell yet",
     }[found.decision]
-    return f"{opening}: {found.text}."
+    return f"{opening}: {found.text.rstrip('. ')}."
 
 
 def answer_experiment_question(

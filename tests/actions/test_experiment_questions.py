@@ -28,6 +28,7 @@ def planted(services, session_factory, settings):
 async def ask(services, dispatcher, domain, text: str, token: str | None) -> str:
     tracker = make_tracker(text, "ask_metric")
     send_token(services, tracker, token)
+    dispatcher.messages.clear()
     await ActionAnswerMetric(services).run(dispatcher, tracker, domain)
     [reply] = texts(dispatcher)
     return reply
@@ -137,3 +138,35 @@ def test_the_use_case_itself_refuses_a_customer(planted):
         NOW,
     )
     assert owner.startswith(f"{NAME} (support, running;")
+
+
+DECIDED = f"""\
+experiments:
+  - name: {NAME}
+    focus: support
+    hypothesis: Offering a person after the first misunderstanding makes customers happier.
+    variants: [{{name: {CONTROL}, weight: 50}}, {{name: {VARIANT}, weight: 50}}]
+    primary_metric: csat
+    start: 2026-10-01
+    planned_end: 2026-10-31
+    status: decided
+    decision: {{ship: {VARIANT}, by: Maria, at: 2026-11-01, reason: CSAT up 20 points.}}
+"""
+
+
+async def test_a_decided_experiment_is_answered_with_its_decision(
+    services, session_factory, settings, dispatcher, domain
+):
+    declare(settings.experiments_file, DECIDED)
+    plant(session_factory, CONTROL, 300, 0.60, 0.10, seed=1)
+    plant(session_factory, VARIANT, 300, 0.80, 0.10, seed=2)
+    reply = await ask(
+        services, dispatcher, domain, "did variant first-miss win?", manager(services)
+    )
+    assert reply.startswith(f"Yes: {NAME} shipped {VARIANT} (Maria, 2026-11-01).\n")
+    assert reply.endswith(f"Verdict: shipped {VARIANT} (Maria, 2026-11-01): CSAT up 20 points")
+    listed = await ask(
+        services, dispatcher, domain, "which experiments have finished?", manager(services)
+    )
+    assert listed.startswith("1 finished:\n• ")
+    assert listed.endswith(f"shipped {VARIANT} (Maria, 2026-11-01): CSAT up 20 points")
