@@ -164,6 +164,8 @@ _METRIC_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
             r"(?:response|answer|completion)\s+rates?(?:\s+(?:on|for|of|to|in)\s+(?:the\s+|our\s+)?surveys?)?",
             r"(?:answer|answers|answered|answering|complete|completes|completed|fill\s+in|fill\s+out"
             r"|filled\s+in|filled\s+out|respond\s+to|responded\s+to)\s+(?:the\s+|our\s+|a\s+)?surveys?",
+            r"surveys?\s+(?:(?:were|was|got|get|gets|are|is|have\s+been|has\s+been)\s+)?"
+            r"(?:answered|completed|filled\s+(?:in|out)|returned)",
         ),
     ),
     ("first_response_time", _words(r"first\s+(?:response|reply|answer)(?:\s+times?)?", r"frt")),
@@ -175,8 +177,10 @@ _METRIC_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         "handoff_rate",
         _words(
             r"hand\s?(?:off|over)s?(?!\s+requests?\b)",
+            r"hand(?:ed|s|ing)\s+(?:off|over)",
             r"escalat(?:e|es|ed|ion|ions)",
-            r"transfers?\s+to\s+(?:a\s+|an\s+)?(?:human|agent|person)s?",
+            r"(?:transfers?|transferred|passed|went|gone|sent|routed)\s+(?:on\s+)?to\s+"
+            r"(?:a\s+|an\s+|the\s+)?(?:human|agent|person|people|staff|team)s?",
         ),
     ),
     (
@@ -193,7 +197,7 @@ _METRIC_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         _words(
             r"containment",
             r"contained",
-            r"handled\s+(?:\w+\s+){0,3}?alone",
+            r"handle[sd]?\s+(?:\w+\s+){0,3}?(?:alone|on\s+its\s+own|by\s+itself)",
             r"without\s+(?:a\s+|an\s+)?(?:human|agent|person|hand\s?off)s?",
         ),
     ),
