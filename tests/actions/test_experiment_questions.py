@@ -13,7 +13,7 @@ from bot.experiments.analysis import analyze
 from bot.experiments.answers import NotAManager, answer_experiment_question
 from bot.experiments.questions import ExperimentQuestion
 from tests.actions.conftest import NOW, make_tracker, send_token, texts
-from tests.web.experiments_data import CONTROL, NAME, VARIANT, declare, plant
+from tests.web.experiments_data import CONTROL, DECLARED, NAME, VARIANT, declare, plant
 
 
 @pytest.fixture
@@ -140,18 +140,16 @@ def test_the_use_case_itself_refuses_a_customer(planted):
     assert owner.startswith(f"{NAME} (support, running;")
 
 
-DECIDED = f"""\
-experiments:
-  - name: {NAME}
-    focus: support
-    hypothesis: Offering a person after the first misunderstanding makes customers happier.
-    variants: [{{name: {CONTROL}, weight: 50}}, {{name: {VARIANT}, weight: 50}}]
-    primary_metric: csat
-    start: 2026-10-01
-    planned_end: 2026-10-31
-    status: decided
-    decision: {{ship: {VARIANT}, by: Maria, at: 2026-11-01, reason: CSAT up 20 points.}}
-"""
+# The same experiment, decided: the file's entry with its status and decision changed.
+DECIDED = (
+    DECLARED.split("  - name: broken")[0]
+    .replace("    guardrails: [{metric: containment, max_drop: 5}]\n", "")
+    .replace(
+        "status: running",
+        f"status: decided\n    decision: {{ship: {VARIANT}, by: Maria, at: 2026-11-01, "
+        "reason: CSAT up 20 points.}",
+    )
+)
 
 
 async def test_a_decided_experiment_is_answered_with_its_decision(
