@@ -642,6 +642,19 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_consume_events(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.transcripts.event_consumer import consume_events
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiormq").setLevel(logging.WARNING)
+    logging.getLogger("aio_pika").setLevel(logging.WARNING)
+    return consume_events(settings, Path(args.ready_file) if args.ready_file else None)
+
+
 def _read_password(args: argparse.Namespace) -> str | None:
     """The new password from stdin (one line) or typed twice at a hidden prompt."""
     if args.password_stdin:
@@ -842,6 +855,15 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--customer", type=int, required=True, help="the customer id")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(func=cmd_forget)
+    consume = sub.add_parser(
+        "consume-events",
+        help="keep the conversation summaries current from the event broker's queue "
+        "(EVENT_BROKER_URL, EVENT_BROKER_QUEUE) until SIGTERM",
+    )
+    consume.add_argument(
+        "--ready-file", help="a file written once the queue is being consumed (removed at exit)"
+    )
+    consume.set_defaults(func=cmd_consume_events)
     sub.add_parser(
         "web", help="run only the website (shop, staff console, dashboard)"
     ).set_defaults(func=cmd_web)

@@ -86,6 +86,14 @@ def endpoints_config(settings: Settings, environ: dict[str, str] | None = None) 
         },
         "tracker_store": tracker_store_config(settings.tracker_db_url),
     }
+    if settings.summaries_from == "broker":
+        # `supportbot consume-events` writes the summaries from the broker's queue instead.
+        if not environ.get("EVENT_BROKER_URL"):
+            raise ValueError(
+                "SUPPORTBOT_SUMMARIES_FROM=broker needs EVENT_BROKER_URL: without a broker "
+                "no conversation summary would be written"
+            )
+        config["tracker_store"]["summarize"] = False
     if environ.get("LOCK_STORE_URL"):
         config["lock_store"] = lock_store_config(environ["LOCK_STORE_URL"])
     if environ.get("EVENT_BROKER_URL"):

@@ -24,6 +24,10 @@ def _flag(name: str, default: bool = False) -> bool:
     return value not in ("0", "false", "no", "off")
 
 
+# Who writes the conversation summaries (SUPPORTBOT_SUMMARIES_FROM).
+SUMMARY_SOURCES = ("tracker_store", "broker")
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -97,6 +101,20 @@ class Settings:
     # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
     # the benchmark chose it (README, "Chat speed").
     messages_at_once: int = 4
+    # --- the conversation summaries of the metrics ---
+    # Who writes them: "tracker_store" (the Rasa server, as it saves each chat; the embedded
+    # default, no broker needed) or "broker" (`supportbot consume-events`, from the event
+    # broker's queue; the scaled profile).
+    summaries_from: str = "tracker_store"
+    # RabbitMQ, which Rasa's Pika broker publishes every conversation event to (empty: none).
+    event_broker_url: str = ""
+    event_broker_queue: str = "supportbot_events"
+    # The consumer's batches: at most this many events, gathered for at most this long.
+    consumer_batch_size: int = 200
+    consumer_batch_wait_seconds: float = 0.5
+    # How long the consumer waits for an event it received to be in the tracker store
+    # (Rasa publishes an event just before it stores it) before it summarises without it.
+    consumer_settle_seconds: float = 30.0
     handoff_reply_hours: int = 4
     support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
     demo_seed: int = 20261123
@@ -106,6 +124,11 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.summaries_from not in SUMMARY_SOURCES:
+            raise ValueError(
+                f"SUPPORTBOT_SUMMARIES_FROM must be one of {', '.join(SUMMARY_SOURCES)}, "
+                f"not {self.summaries_from!r}"
+            )
         if not self.database_url:
             object.__setattr__(self, "database_url", _sqlite_url(self.var_dir / "supportbot.db"))
         if not self.tracker_db_url:
@@ -162,6 +185,12 @@ class Settings:
             monitor_interval_seconds=int(_env("SUPPORTBOT_MONITOR_INTERVAL", "900")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
+            summaries_from=_env("SUPPORTBOT_SUMMARIES_FROM", "tracker_store").strip().lower(),
+            event_broker_url=_env("EVENT_BROKER_URL", ""),
+            event_broker_queue=_env("EVENT_BROKER_QUEUE", "supportbot_events"),
+            consumer_batch_size=int(_env("SUPPORTBOT_CONSUMER_BATCH_SIZE", "200")),
+            consumer_batch_wait_seconds=float(_env("SUPPORTBOT_CONSUMER_BATCH_WAIT", "0.5")),
+            consumer_settle_seconds=float(_env("SUPPORTBOT_CONSUMER_SETTLE_SECONDS", "30")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
             demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
             secret_key=_env("SUPPORTBOT_SECRET_KEY", ""),

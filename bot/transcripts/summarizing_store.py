@@ -26,7 +26,10 @@ It also does Rasa's own work with less of it, the same rows in the same order:
   connections are kept, instead of one new connection per read or write.
 
 Configured in the endpoints file as
-`tracker_store: {type: bot.transcripts.summarizing_store.SummarizingTrackerStore, ...}`.
+`tracker_store: {type: bot.transcripts.summarizing_store.SummarizingTrackerStore, ...}`;
+with `summarize: false` (SUPPORTBOT_SUMMARIES_FROM=broker, the scaled profile) it writes no
+summaries: `supportbot consume-events` writes them from the event broker's queue
+(`bot/transcripts/event_consumer.py`).
 """
 
 from __future__ import annotations
@@ -71,9 +74,13 @@ class SummarizingTrackerStore(SQLTrackerStore):
         *args: Any,
         summary_delay: float = DEFAULT_SUMMARY_DELAY,
         cached_trackers: int = DEFAULT_CACHED_TRACKERS,
+        summarize: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # False where `supportbot consume-events` summarises from the event broker instead
+        # (SUPPORTBOT_SUMMARIES_FROM=broker, written into the endpoints file).
+        self.summarize = bool(summarize)
         self._services: Services | None = None
         engine: Engine = self.engine  # type: ignore[has-type]
         if engine.dialect.name == "sqlite" and engine.url.database:
@@ -140,8 +147,9 @@ class SummarizingTrackerStore(SQLTrackerStore):
             session.commit()
         setattr(tracker, _STORED_EVENTS, len(events))
         self._keep(tracker, last_event_id)
-        self._unsummarised[tracker.sender_id] = events
-        self._summarize_soon()
+        if self.summarize:
+            self._unsummarised[tracker.sender_id] = events
+            self._summarize_soon()
 
     def _keep(self, tracker: DialogueStateTracker, last_event_id: int | None) -> None:
         """Keep the tracker for the next read, as that read would rebuild it.
