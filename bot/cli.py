@@ -849,6 +849,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.monitoring.cli import add_commands as add_monitoring_commands
 
     add_monitoring_commands(sub, common)
+    from bot.nlu_review.cli import add_commands as add_nlu_commands
+
+    add_nlu_commands(sub, common)
     forget = sub.add_parser(
         "forget", help="erase a customer's conversations and anonymise their records"
     )

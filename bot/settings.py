@@ -84,6 +84,8 @@ class Settings:
     max_order_lookup_failures: int = 2
     # How closely a typed product name must match a catalog name (0..1).
     product_match_threshold: float = 0.6
+    # /staff/nlu lists the customer messages the classifier gave less confidence than this.
+    nlu_review_threshold: float = 0.5
     # How many unusable answers to one survey question before the bot moves on.
     max_survey_failures: int = 2
     # Who is offered a follow-up by a person: detractors and unhappy customers.
@@ -177,6 +179,7 @@ class Settings:
             ),
             max_order_lookup_failures=int(_env("SUPPORTBOT_MAX_ORDER_LOOKUP_FAILURES", "2")),
             product_match_threshold=float(_env("SUPPORTBOT_PRODUCT_MATCH_THRESHOLD", "0.6")),
+            nlu_review_threshold=float(_env("SUPPORTBOT_NLU_REVIEW_THRESHOLD", "0.5")),
             handoff_reply_hours=int(_env("SUPPORTBOT_HANDOFF_REPLY_HOURS", "4")),
             max_survey_failures=int(_env("SUPPORTBOT_MAX_SURVEY_FAILURES", "2")),
             followup_nps_max=int(_env("SUPPORTBOT_FOLLOWUP_NPS_MAX", "6")),

@@ -453,3 +453,36 @@ class AlertNotice(Base):
     # "name:<the token's name>", or "conversation:<id>" for a manager's token without a name.
     manager = Column(String(300), nullable=False)
     told_at = Column(DateTime, nullable=False)
+
+
+NLU_MARK_STATUSES = ("pending", "accepted", "rejected")
+
+
+class NluMark(Base):
+    """A customer message staff marked as misunderstood, with the intent it should have had.
+
+    One row per message (conversation and the user event's timestamp): marking it again
+    updates the row. `text` is the message as staff saw it, redacted; the prediction is the
+    one stored with the message. Accepted marks become training data (`supportbot nlu export`).
+    """
+
+    __tablename__ = "nlu_marks"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_ts", name="uq_nlu_marks_message"),
+        CheckConstraint(_in("status", NLU_MARK_STATUSES), name="status_known"),
+        Index("ix_nlu_marks_status_intent", "status", "chosen_intent"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    # The user event's own timestamp (seconds since the epoch, as Rasa stores it).
+    message_ts = Column(Float, nullable=False)
+    text = Column(Text, nullable=False)
+    predicted_intent = Column(String(64))
+    confidence = Column(Float)
+    chosen_intent = Column(String(64), nullable=False)
+    marked_by = Column(String(120), nullable=False)
+    marked_at = Column(DateTime, nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    reviewed_by = Column(String(120))
+    reviewed_at = Column(DateTime)

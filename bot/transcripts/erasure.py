@@ -3,7 +3,8 @@
 What goes, and what stays
     Deleted: every conversation of the customer, whole: its transcript (all rows of the
     tracker store's `events` with that sender id), its `conversations` summaries, survey
-    responses, tickets and product recommendations. "The customer's conversations" are the
+    responses, tickets, product recommendations and the marks staff put on its messages
+    (`nlu_marks`). "The customer's conversations" are the
     sender ids that any of those app rows ties to the customer (`customer_id`), so a
     conversation is caught even when only its ticket knew who wrote it; and the anonymous
     ones found through the customer's order numbers, return numbers and ticket ids
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 from bot.storage.models import (
     Conversation,
     Customer,
+    NluMark,
     Order,
     OrderEvent,
     OrderProofAttempt,
@@ -72,6 +74,7 @@ class ErasureResult:
     survey_responses: int = 0
     tickets: int = 0
     recommendations: int = 0
+    nlu_marks: int = 0
     orders_anonymised: int = 0
     returns_anonymised: int = 0
     order_events_cleared: int = 0
@@ -88,6 +91,7 @@ class ErasureResult:
             "survey_responses": self.survey_responses,
             "tickets": self.tickets,
             "recommendations": self.recommendations,
+            "nlu_marks": self.nlu_marks,
             "orders_anonymised": self.orders_anonymised,
             "returns_anonymised": self.returns_anonymised,
             "order_events_cleared": self.order_events_cleared,
@@ -197,6 +201,9 @@ def erase(
     result.survey_responses = _delete(session, SurveyResponse, result.conversation_ids, customer_id)
     result.recommendations = _delete(session, Recommendation, result.conversation_ids, customer_id)
     result.conversations = _delete(session, Conversation, result.conversation_ids, customer_id)
+    for chunk in _chunks(result.conversation_ids):  # what staff marked of their messages
+        marked = delete(NluMark).where(NluMark.conversation_id.in_(chunk))
+        result.nlu_marks += _execute(session, marked)
     for chunk in _chunks(result.conversation_ids):  # the client addresses of proof attempts
         _execute(
             session, delete(OrderProofAttempt).where(OrderProofAttempt.conversation_id.in_(chunk))

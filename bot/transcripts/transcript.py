@@ -33,6 +33,10 @@ class Line:
     entities: tuple[tuple[str, str], ...] = ()
     action: str | None = None  # the action's name, or the utterance behind a bot message
     policy: str | None = None
+    # A user message's own event timestamp (what marks it as misunderstood refer to) and the
+    # intents the classifier ranked for it, best first.
+    stamp: float | None = None
+    ranking: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,6 +62,25 @@ def _confidence(value: Any) -> float | None:
     return None
 
 
+def _stamp(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def ranking_of(parsed: Mapping[str, Any]) -> tuple[str, ...]:
+    """The intent names of a message's `intent_ranking`, best first (its intent alone without)."""
+    names = [
+        str(entry.get("name"))
+        for entry in parsed.get("intent_ranking") or []
+        if isinstance(entry, Mapping) and entry.get("name")
+    ]
+    top = (parsed.get("intent") or {}).get("name")
+    if not names and top:
+        names = [str(top)]
+    return tuple(dict.fromkeys(names))
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -80,6 +103,8 @@ def _line(event: Mapping[str, Any]) -> Line | None:
             intent=intent.get("name"),
             confidence=_confidence(intent.get("confidence")),
             entities=entities,
+            stamp=_stamp(event.get("timestamp")),
+            ranking=ranking_of(parsed),
         )
     if kind == "bot":
         meta = event.get("metadata") or {}

@@ -56,7 +56,7 @@ def postgres_url() -> Iterator[str]:
 
 def test_migrate_seed_and_use_on_postgres(postgres_url: str, tmp_path):
     upgrade(postgres_url)
-    assert current_revision(postgres_url) == head_revision() == "0009"
+    assert current_revision(postgres_url) == head_revision() == "0010"
     settings = Settings(var_dir=tmp_path, database_url=postgres_url, demo_today="2026-11-01")
     engine = create_db_engine(postgres_url)
     factory = make_session_factory(engine)
