@@ -33,6 +33,7 @@ from bot.transcripts.transcript import Line, build_transcript
 from bot.web.auth import StaffUser, audit, check_csrf, current_user, flash, render, require_role
 from bot.web.db import in_session
 from bot.web.keys import services_key, tracker_engine_key
+from bot.web.nlu import transcript_marks
 
 STAFF = ("staff", "manager")
 QUEUE_KINDS = ("handoff", "followup")
@@ -221,7 +222,11 @@ async def _conversation_page(
     return await render(
         "staff_conversation.html.j2",
         request,
-        {"c": view, "page_url": conversation_url(conversation_id)},
+        {
+            "c": view,
+            "page_url": conversation_url(conversation_id),
+            "nlu": await transcript_marks(request, conversation_id),
+        },
         status=status,
     )
 
