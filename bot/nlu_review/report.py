@@ -7,6 +7,9 @@ model (Rasa's `Agent`) and parses each text with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +56,18 @@ def score(marks: Sequence[MarkView], predictions: Mapping[str, str | None]) -> l
 
 
 def model_predictions(model: Path, texts: Sequence[str]) -> dict[str, str | None]:
-    """The intent the model at `model` (a trained .tar.gz) gives each text."""
+    """The intent the model at `model` (a trained .tar.gz) gives each text.
+
+    Rasa's log goes to standard error, warnings only: standard output is the command's.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
+        return _predictions(model, texts)
+
+
+def _predictions(model: Path, texts: Sequence[str]) -> dict[str, str | None]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
