@@ -15,6 +15,7 @@ from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent, re
 from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
 from bot.support import order_service
 from bot.support import orders as order_rules
+from bot.support.digressions import is_digression, switch_message, switches_order_task
 from bot.support.order_service import Proof, ProofLimits
 from bot.support.ownership import looks_like_evidence, needs_proof
 from bot.support.parsing import extract_order_number
@@ -26,8 +27,11 @@ TOPIC_BY_INTENT = {
     "refund_status": "refund",
     "change_address": "address",
 }
-# Messages that count as an attempt at the requested answer while the form waits for one.
+# Messages that count as an attempt at the requested answer while the form waits for one
+# (asking for the order task already under way, too: "the one with the shoes").
 ATTEMPT_INTENTS = frozenset({*TOPIC_BY_INTENT, "affirm", "nlu_fallback", "out_of_scope"})
+# Messages that leave a new address to the rules when they are not an address.
+NOT_AN_ADDRESS_INTENTS = frozenset({"deny", "goodbye", "request_human", "complaint"})
 
 # Messages that count as an attempt at proof while the form waits for an email or postcode.
 PROOF_ATTEMPT_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -78,6 +82,34 @@ PROOF_LOCKED = (
     "For your security I can't check any more details for this order right now. Please try "
     "again later, or sign in to your account on our website and ask me there."
 )
+
+
+def asks_something_else(tracker: Tracker) -> bool:
+    """Whether the message asks a question or for another order task, not for this one.
+
+    The form then takes nothing from it; the rules answer it and the form asks again.
+    """
+    intent = latest_intent(tracker)
+    if is_digression(intent):
+        return True
+    return switches_order_task(intent) and TOPIC_BY_INTENT.get(intent or "") != (
+        tracker.get_slot("order_topic") or "status"
+    )
+
+
+class ActionSwitchOrderTask(SupportAction):
+    def name(self) -> str:
+        return "action_switch_order_task"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Do another thing with the order the form asks about, keeping what was given."""
+        topic = TOPIC_BY_INTENT.get(latest_intent(tracker) or "", "status")
+        if topic == tracker.get_slot("order_topic"):
+            return []
+        dispatcher.utter_message(text=switch_message(topic))
+        return [SlotSet("order_topic", topic)]
 
 
 class ActionAskOrderId(SupportAction):
@@ -146,7 +178,11 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         ):
             return {}
         text = tracker.latest_message.get("text") or ""
-        if extract_order_number(text) or latest_intent(tracker) in ATTEMPT_INTENTS:
+        if extract_order_number(text):
+            return {"order_id": text}
+        if asks_something_else(tracker):
+            return {}
+        if latest_intent(tracker) in ATTEMPT_INTENTS:
             return {"order_id": text}
         return {}
 
@@ -163,6 +199,23 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         if looks_like_evidence(text) or latest_intent(tracker) in PROOF_ATTEMPT_INTENTS:
             return {"order_proof": text}
         return {}
+
+    async def extract_new_address(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Take what was typed as the new address, unless it asks or says something else."""
+        if (
+            tracker.get_slot("requested_slot") != "new_address"
+            or latest_intent(tracker) == CUT_MESSAGE
+        ):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        address, _ = clean_address(text)
+        if address is None and (
+            asks_something_else(tracker) or latest_intent(tracker) in NOT_AN_ADDRESS_INTENTS
+        ):
+            return {}
+        return {"new_address": text}
 
     def _failed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, message: str, slot: str

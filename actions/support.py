@@ -34,6 +34,22 @@ class ActionShippingInfo(SupportAction):
         return []
 
 
+class ActionReturnPolicy(SupportAction):
+    def name(self) -> str:
+        return "action_return_policy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Tell the customer how returns and refunds work."""
+        policies = self.services.policies
+        dispatcher.utter_message(
+            text=f"{policies.returns_text()} {policies.refunds_text()} To return an order, "
+            'say "I want to return my order".'
+        )
+        return []
+
+
 class ActionPaymentHelp(SupportAction):
     def name(self) -> str:
         return "action_payment_help"

@@ -19,6 +19,7 @@ from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
 from bot.storage.repositories import CustomerRepository, SurveyRepository, TicketRepository
 from bot.storage.session import session_scope
 from bot.support import order_service
+from bot.support.digressions import digresses_from_comment, is_digression
 from bot.survey.parsing import AnswerKind, is_decline, parse_csat, parse_nps
 from bot.survey.records import (
     MAX_COMMENT_LENGTH,
@@ -158,8 +159,9 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
             return {}
         text = self._answer(tracker)
         answer = (parse_nps if slot == "nps_score" else parse_csat)(text)
-        if not answer.is_score and latest_intent(tracker) in ESCAPE_INTENTS:
-            return {}
+        intent = latest_intent(tracker)
+        if not answer.is_score and (intent in ESCAPE_INTENTS or is_digression(intent)):
+            return {}  # the rules answer it; the form then asks again, nothing counted
         return {slot: text}
 
     def _validate_score(
@@ -220,8 +222,10 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
     async def extract_survey_comment(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Pass on the optional comment, whatever it is."""
+        """Pass on the optional comment, whatever it says; a question is answered instead."""
         if not self._asked(tracker, "survey_comment") or latest_intent(tracker) == CUT_MESSAGE:
+            return {}
+        if digresses_from_comment(latest_intent(tracker), self._answer(tracker)):
             return {}
         return {"survey_comment": self._answer(tracker)}
 

@@ -50,7 +50,7 @@ _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|[<>]")
 _DECLINE = re.compile(
     r"^(?:no(?:pe|t really|t now|\s+thanks?|\s+thank\s+you|\s+way)?|nah|skip(?:\s+(?:it|this|that|the survey))?"
     r"|stop|pass|later|not interested|no time|i'?d rather not|rather not|don'?t want to"
-    r"|i don'?t want to(?: answer)?|never\s?mind|leave me alone|no survey|no more questions|bye|goodbye|bye bye)"
+    r"|i don'?t want to(?: answer)?|never\s?mind|forget (?:it|about it)|leave me alone|no survey|no more questions|bye|goodbye|bye bye)"
     r"[\s.!]*$"
 )
 # "8/10", "8 / 10", "4 out of 5", "4 of 5": a score with the scale it was given on.
