@@ -13,7 +13,7 @@ def test_serve_on_an_empty_database_says_what_to_run(tmp_path, capsys, monkeypat
     settings = Settings(var_dir=tmp_path)
     monkeypatch.setattr("bot.cli._rasa_model", lambda _settings: tmp_path / "model.tar.gz")
     (tmp_path / "model.tar.gz").write_bytes(b"")
-    assert cmd_serve(settings, argparse.Namespace(timeout=1)) == 1
+    assert cmd_serve(settings, argparse.Namespace(timeout=1, profile="embedded")) == 1
     message = capsys.readouterr().err
     assert "is not set up" in message
     assert "supportbot migrate" in message and "supportbot seed-demo" in message
