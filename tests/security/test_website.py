@@ -319,7 +319,10 @@ def test_serve_prints_the_warning_before_starting(
 
     monkeypatch.setattr("bot.runtime.write_endpoints", stop)
     with pytest.raises(_Stop):
-        cli.cmd_serve(Settings(var_dir=tmp_path, demo_login=on), argparse.Namespace(timeout=1, profile="embedded"))
+        cli.cmd_serve(
+            Settings(var_dir=tmp_path, demo_login=on),
+            argparse.Namespace(timeout=1, profile="embedded"),
+        )
     assert ("demo login is ON" in capsys.readouterr().err) is on
 
 
