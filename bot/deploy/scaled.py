@@ -25,6 +25,11 @@ defaults, variables set in the environment win. Besides the usual ones (`DATABAS
     SUPPORTBOT_PUBLIC_PORT     nginx's port, 8000
     SUPPORTBOT_PUBLIC_HOST     the address nginx listens on, 127.0.0.1
     SUPPORTBOT_NGINX           the nginx binary (default: `nginx` on the PATH, or /usr/sbin/nginx)
+
+Beside the replicas runs `supportbot consume-events`, which writes the conversation summaries
+from the broker's queue (SUPPORTBOT_SUMMARIES_FROM=broker: the replicas write none). A process
+that exits is started again while the others go on (`supervise`); each one's pid is in
+var/run/scaled/.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +55,10 @@ from bot.settings import PROJECT_ROOT, Settings
 DEFAULT_ENV_FILE = PROJECT_ROOT / "deploy" / "scaled.env"
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx.conf.j2"
 CHECK_TIMEOUT = 3.0  # seconds for each service's reachability check
+# A process that exits is started again, unless it exited this often within the window:
+# then it is failing to start, and the profile stops.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
 
 
 class TopologyError(Exception):
@@ -80,6 +89,11 @@ class Topology:
     @property
     def log_dir(self) -> Path:
         return self.settings.var_dir / "logs" / "scaled"
+
+    @property
+    def pid_dir(self) -> Path:
+        """Each process's pid file (`rasa-replica-1.pid`, ...), rewritten when it restarts."""
+        return self.settings.var_dir / "run" / "scaled"
 
     @property
     def nginx_dir(self) -> Path:
@@ -147,6 +161,8 @@ def profile_environment(
     # nginx is ours: the client's address is the last one it appends.
     env.setdefault("SUPPORTBOT_TRUST_FORWARDED_FOR", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # The replicas leave the conversation summaries to the event consumer the profile runs.
+    env.setdefault("SUPPORTBOT_SUMMARIES_FROM", "broker")
     return env
 
 
@@ -403,16 +419,21 @@ def _nginx_argv(topology: Topology, config: Path) -> list[str]:
 class Process:
     name: str
     popen: subprocess.Popen
-    probe: str  # the URL that answers once it is ready
+    probe: str  # the URL that answers once it is ready, or file:///path written when it is
     log: Path
+    start: Callable[[], subprocess.Popen] | None = None  # starts it again
+    pid_file: Path | None = None
+
+    def write_pid(self) -> None:
+        if self.pid_file is not None:
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.write_text(f"{self.popen.pid}\n", encoding="utf-8")
 
 
-def _start(
-    name: str, argv: Sequence[str], env: Mapping[str, str], log: Path, probe: str
-) -> Process:
+def _popen(argv: Sequence[str], env: Mapping[str, str], log: Path) -> subprocess.Popen:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
-        popen = subprocess.Popen(
+        return subprocess.Popen(
             list(argv),
             cwd=PROJECT_ROOT,
             env=dict(env),
@@ -420,7 +441,12 @@ def _start(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    return Process(name, popen, probe, log)
+
+
+def _start(
+    name: str, argv: Sequence[str], env: Mapping[str, str], log: Path, probe: str
+) -> Process:
+    return Process(name, _popen(argv, env, log), probe, log, start=lambda: _popen(argv, env, log))
 
 
 def _ready(process: Process, deadline: float) -> bool:
@@ -430,6 +456,11 @@ def _ready(process: Process, deadline: float) -> bool:
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             return False
+        if process.probe.startswith("file://"):
+            if Path(process.probe.removeprefix("file://")).exists():
+                return True
+            time.sleep(0.5)
+            continue
         try:
             with urllib.request.urlopen(process.probe, timeout=2) as response:
                 if response.status == 200:
@@ -459,7 +490,7 @@ Supportbot is running, scaled: {replicas} Rasa replica(s), each with its action 
   Action servers  {actions}   (loopback, for their replica only)
   Website         {web}
   Databases       app {database}, tracker {tracker}
-  Lock store      {lock}    Event broker {broker}
+  Lock store      {lock}    Event broker {broker} (queue {queue}, read by the event consumer)
   Logs            {logs}
 Stop with Ctrl+C.
 """
@@ -521,29 +552,85 @@ def serve_scaled(args: argparse.Namespace, environ: Mapping[str, str] | None = N
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     logs = topology.log_dir
+    pids = topology.pid_dir
     try:
+        # First to start and last to stop: it declares the queue and takes the last events.
+        ready_file = pids / "event-consumer.ready"
+        ready_file.unlink(missing_ok=True)
+        consumer_argv = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "consume-events",
+            "--ready-file",
+            str(ready_file),
+        ]
+        processes.append(
+            _start(
+                "event consumer",
+                consumer_argv,
+                env,
+                logs / "event-consumer.log",
+                f"file://{ready_file}",
+            )
+        )
+        processes[-1].pid_file = pids / "event-consumer.pid"
         for i in range(topology.replicas):
             replica = topology.replica_settings(i)
             replica_env = topology.replica_env(i)
             replica_logs = logs / f"replica-{i + 1}"
             replica_logs.mkdir(parents=True, exist_ok=True)
-            popen = start_action_server(replica, replica_logs, env=replica_env)
-            probe = f"http://127.0.0.1:{replica.action_port}/health"
-            processes.append(
-                Process(f"action server {i + 1}", popen, probe, replica_logs / "action-server.log")
-            )
             endpoints = write_endpoints(
                 replica, settings.var_dir / f"endpoints-replica-{i + 1}.yml"
             )
-            popen = start_rasa_server(replica, endpoints, replica_logs, env=replica_env)
-            probe = f"http://127.0.0.1:{replica.rasa_port}/status?token={api_token}"
+
+            def action_server(
+                replica: Settings = replica,
+                env: dict[str, str] = replica_env,
+                log: Path = replica_logs,
+            ) -> subprocess.Popen:
+                return start_action_server(replica, log, env=env)
+
+            def rasa_server(
+                replica: Settings = replica,
+                endpoints: Path = endpoints,
+                env: dict[str, str] = replica_env,
+                log: Path = replica_logs,
+            ) -> subprocess.Popen:
+                return start_rasa_server(replica, endpoints, log, env=env)
+
             processes.append(
-                Process(f"Rasa replica {i + 1}", popen, probe, replica_logs / "rasa-server.log")
+                Process(
+                    f"action server {i + 1}",
+                    action_server(),
+                    f"http://127.0.0.1:{replica.action_port}/health",
+                    replica_logs / "action-server.log",
+                    start=action_server,
+                    pid_file=pids / f"action-server-{i + 1}.pid",
+                )
             )
-        popen = start_web_server(settings, logs, env=dict(env))
+            processes.append(
+                Process(
+                    f"Rasa replica {i + 1}",
+                    rasa_server(),
+                    f"http://127.0.0.1:{replica.rasa_port}/status?token={api_token}",
+                    replica_logs / "rasa-server.log",
+                    start=rasa_server,
+                    pid_file=pids / f"rasa-replica-{i + 1}.pid",
+                )
+            )
+
+        def website() -> subprocess.Popen:
+            return start_web_server(settings, logs, env=dict(env))
+
         processes.append(
             Process(
-                "website", popen, f"http://127.0.0.1:{settings.web_port}/healthz", logs / "web.log"
+                "website",
+                website(),
+                f"http://127.0.0.1:{settings.web_port}/healthz",
+                logs / "web.log",
+                start=website,
+                pid_file=pids / "website.pid",
             )
         )
         processes.append(
@@ -555,9 +642,12 @@ def serve_scaled(args: argparse.Namespace, environ: Mapping[str, str] | None = N
                 f"{topology.public_url}/healthz",
             )
         )
+        processes[-1].pid_file = pids / "nginx.pid"
+        for process in processes:
+            process.write_pid()
         print(
-            f"Starting {topology.replicas} Rasa replica(s) with their action servers, the "
-            "website and nginx (loading the model takes a while)…"
+            f"Starting the event consumer, {topology.replicas} Rasa replica(s) with their action "
+            "servers, the website and nginx (loading the model takes a while)…"
         )
         deadline = time.monotonic() + args.timeout
         for process in processes:
@@ -586,20 +676,44 @@ def serve_scaled(args: argparse.Namespace, environ: Mapping[str, str] | None = N
             tracker=_safe_url(settings.tracker_db_url),
             lock=env.get("LOCK_STORE_URL"),
             broker=_safe_url(env.get("EVENT_BROKER_URL", "")),
+            queue=settings.event_broker_queue,
             logs=logs,
         ),
         flush=True,
     )
-    while all(p.popen.poll() is None for p in processes):
-        time.sleep(1)
-    failed = next(p for p in processes if p.popen.poll() is not None)
-    print(
-        f"The {failed.name} stopped (exit {failed.popen.returncode}); stopping the others. "
-        f"See {failed.log}.",
-        file=sys.stderr,
-    )
-    _stop(processes)
-    return 1
+    return supervise(processes)
+
+
+def supervise(processes: list[Process], poll: float = 1.0) -> int:
+    """Start again each process that exits (a replica, an action server, the consumer...):
+    the others go on serving meanwhile. One that exits `MAX_RESTARTS` times within
+    `RESTART_WINDOW` s stops the profile."""
+    restarts: dict[str, list[float]] = {}
+    while True:
+        time.sleep(poll)
+        for process in processes:
+            code = process.popen.poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            recent = [t for t in restarts.get(process.name, []) if now - t < RESTART_WINDOW]
+            if process.start is None or len(recent) >= MAX_RESTARTS:
+                print(
+                    f"The {process.name} stopped (exit {code}) {len(recent) + 1} times within "
+                    f"{RESTART_WINDOW:.0f} s; stopping the others. See {process.log}.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                _stop(processes)
+                return 1
+            restarts[process.name] = [*recent, now]
+            print(
+                f"The {process.name} stopped (exit {code}); starting it again. See {process.log}.",
+                file=sys.stderr,
+                flush=True,
+            )
+            process.popen = process.start()
+            process.write_pid()
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 # bound to its queues; the consumer declares the same, so either may start first.
 EXCHANGE = "rasa-exchange"
 CONNECT_TIMEOUT = 10.0
+ACK_TIMEOUT = 5.0
 MAX_RECONNECT_DELAY = 10.0
 STATS_EVERY = 10.0  # seconds between the progress lines in the log
 
@@ -260,7 +261,9 @@ class EventConsumer:
                 self.ready_file.write_text(str(time.time()), encoding="utf-8")
             held: list[tuple[Any, Delivery]] = []
             while not self.stop.is_set():
-                if connection.is_closed or channel.is_closed:
+                # aio-pika clears `connected` when the broker closes the connection (its
+                # `is_closed` only tells whether close() was called here).
+                if not connection.connected.is_set() or channel.is_closed:
                     raise ConnectionError("the broker closed the connection")
                 items = held + await self._gather(inbox, self.batch_size - len(held), bool(held))
                 if not items:
@@ -273,8 +276,13 @@ class EventConsumer:
                     if await self._stopped_within(1.0):
                         break
                     continue
-                for i in result.done:
-                    await items[i][0].ack()
+                # An ack waits for its frame to be written; on a connection the broker has
+                # dropped it would wait for ever (aiormq), hence the bound.
+                acks = [items[i][0].ack() for i in result.done]
+                try:
+                    await asyncio.wait_for(asyncio.gather(*acks), ACK_TIMEOUT)
+                except asyncio.TimeoutError:
+                    raise ConnectionError("acknowledgements not written in time") from None
                 held = [items[i] for i in result.waiting]
                 self._count(result, len(held))
         finally:

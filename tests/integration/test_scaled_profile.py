@@ -32,6 +32,13 @@ from bot.auth.keys import rasa_api_token, signing_key
 from bot.auth.tokens import mint
 from bot.deploy.scaled import check_services, plan, profile_environment
 from bot.settings import PROJECT_ROOT, Settings
+from tests.integration.scaled_chats import (
+    run_chats,
+    scripts,
+    summaries_behind,
+    survival,
+    wait_for_summaries,
+)
 from tests.servers import DEMO_TODAY, MODEL, free_port, http, wait_until_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -74,6 +81,10 @@ class ScaledBot:
         assert status == 200, (status, body)
         assert isinstance(body, list)
         return body, headers.get(REPLICA_HEADER, "")
+
+    def pid(self, process: str) -> int:
+        """The pid of one of the profile's processes (`rasa-replica-1`, `event-consumer`...)."""
+        return int((self.var_dir / "run" / "scaled" / f"{process}.pid").read_text().strip())
 
     def events(self, sender: str) -> list[tuple[str, dict[str, Any]]]:
         """The conversation's events as the tracker store holds them, in stored order."""
@@ -131,6 +142,11 @@ def _seed(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def scaled_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledBot]:
+    yield from start_scaled_profile(tmp_path_factory)
+
+
+def start_scaled_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledBot]:
+    """The profile on temporary databases and its own queue, until the generator is closed."""
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does).")
     var_dir = tmp_path_factory.mktemp("scaled")
@@ -343,20 +359,102 @@ def test_a_whole_chat_through_nginx_stores_its_survey_in_postgres(scaled_bot):
     assert tuple(row) == (9, 4, "faster replies please", "completed", "order_status", "rest")
 
 
+def _tap(queue: str, exchange: str = "rasa-exchange") -> None:
+    """A queue of our own bound to Rasa's fanout exchange: a copy of every event published
+    from now on, whatever the event consumer takes from the profile's queue."""
+    import aio_pika
+
+    async def bind() -> None:
+        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        try:
+            channel = await connection.channel()
+            tapped = await channel.declare_queue(queue, durable=False)
+            await tapped.bind(exchange, "")
+        finally:
+            await connection.close()
+
+    asyncio.run(asyncio.wait_for(bind(), 15))
+
+
+def _drain(queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in `queue`, taken off it."""
+    import aio_pika
+
+    async def drain() -> list[dict[str, Any]]:
+        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        taken = []
+        try:
+            channel = await connection.channel()
+            tapped = await channel.declare_queue(queue, passive=True)
+            while (message := await tapped.get(no_ack=True, fail=False)) is not None:
+                taken.append(json.loads(message.body))
+        finally:
+            await connection.close()
+        return taken
+
+    return asyncio.run(asyncio.wait_for(drain(), 30))
+
+
 def test_the_replicas_publish_every_stored_event_to_rabbitmq(scaled_bot):
     me = f"scaled-events-{uuid.uuid4().hex[:8]}"
-    for text in MESSAGES[:4]:
-        scaled_bot.say(scaled_bot.public_url, me, text)
-    engine = sa.create_engine(scaled_bot.tracker_url, future=True)
+    tap = f"{scaled_bot.queue}_tap"
+    _tap(tap)
+    try:
+        for text in MESSAGES[:4]:
+            scaled_bot.say(scaled_bot.public_url, me, text)
+        stored = len(scaled_bot.events(me))
+        published: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 10  # the broker publishes beside the reply
+        while len(published) < stored and time.monotonic() < deadline:
+            published += [e for e in _drain(tap) if e.get("sender_id") == me]
+            time.sleep(0.5)
+    finally:
+        with contextlib.suppress(Exception):
+            _queue_count(tap, delete=True)
+    assert len(published) == stored > 0
+    assert [e["event"] for e in published] == [kind for kind, _ in scaled_bot.events(me)]
+
+
+def test_chats_reach_the_conversations_table_through_the_event_consumer(scaled_bot):
+    """The replicas write no summary (SUPPORTBOT_SUMMARIES_FROM=broker); the consumer does,
+    and one killed (SIGKILL) holding unacknowledged events loses nothing and duplicates
+    nothing once the profile has started it again."""
+    todo = scripts(scaled_bot, 12, f"consumer-{uuid.uuid4().hex[:6]}")
+    senders = [script.sender for script in todo]
+    consumer = scaled_bot.pid("event-consumer")
+    first, second = todo[:6], todo[6:]
+    outcomes = asyncio.run(run_chats(scaled_bot.public_url, first, concurrency=6))
+    behind, _ = wait_for_summaries(scaled_bot, senders[:6], timeout=30)
+    assert behind == []  # every whole chat summarised, from the broker
+    # Stop the consumer (it keeps its unacknowledged messages), chat on, then kill it.
+    os.kill(consumer, signal.SIGSTOP)
+    try:
+        outcomes += asyncio.run(run_chats(scaled_bot.public_url, second, concurrency=6))
+        assert summaries_behind(scaled_bot, senders[6:]) == senders[6:]  # nothing written
+    finally:
+        os.kill(consumer, signal.SIGKILL)
+        os.kill(consumer, signal.SIGCONT)
+    waiting = _queue_count(scaled_bot.queue)  # handed back by RabbitMQ when it died
+    behind, took = wait_for_summaries(scaled_bot, senders, timeout=60)
+    assert behind == [], f"not summarised {took:.0f} s after the restart: {behind}"
+    assert scaled_bot.pid("event-consumer") != consumer  # the profile started a new one
+    assert waiting > 0
+    kept = survival(scaled_bot, outcomes)
+    assert kept.completed == kept.surveys_stored == 12
+    assert kept.answered == kept.answered_stored == 72 and kept.duplicates == []
+    engine = sa.create_engine(scaled_bot.database_url, future=True)
     try:
         with engine.connect() as connection:
-            stored = connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+            sessions = connection.execute(
+                sa.text(
+                    "SELECT conversation_id, count(*) FROM conversations "
+                    "WHERE conversation_id = ANY(:ids) GROUP BY conversation_id"
+                ),
+                {"ids": senders},
+            ).all()
     finally:
         engine.dispose()
-    deadline = time.monotonic() + 10  # the broker publishes beside the reply
-    while (published := _queue_count(scaled_bot.queue)) < stored and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert published == stored > 0
+    assert dict(sessions) == {sender: 1 for sender in senders}  # one row each, no duplicate
 
 
 def test_missing_services_are_named_with_how_to_get_them(tmp_path):
