@@ -6,10 +6,13 @@ import abc
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 
 from bot.auth.tokens import Identity, message_identity
 from bot.bootstrap import Services, default_services
 from bot.experiments.exposure import exposed_variant
+from bot.support.choices import SLOT as OFFERED_CHOICES
+from bot.support.choices import as_choices, offered_before, parse_payload, pick
 from bot.support.ownership import Requester
 from bot.survey.records import current_session, session_key
 from bot.transcripts.masking import ContextMasks
@@ -86,6 +89,22 @@ class SupportAction(ServicesMixin, Action, abc.ABC):
 def latest_intent(tracker: Tracker) -> str | None:
     intent: dict[str, Any] = tracker.latest_message.get("intent") or {}
     return intent.get("name")
+
+
+def offer(buttons: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event remembering the buttons offered, so that a typed answer to them is understood."""
+    return SlotSet(OFFERED_CHOICES, as_choices(buttons) or None)
+
+
+def picked_choice(tracker: Tracker) -> tuple[str | None, dict[str, Any]] | None:
+    """The intent and entities (or plain payload, as intent None) of the button that the
+    latest message names among those offered just before it; None if it names none."""
+    choice = pick(tracker.latest_message.get("text"), offered_before(tracker.events))
+    if choice is None:
+        return None
+    payload = str(choice.get("payload") or "")
+    intent, entities = parse_payload(payload)
+    return (intent, entities) if intent else (None, {"payload": payload})
 
 
 def recent_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:

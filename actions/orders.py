@@ -11,7 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import YES_NO, ServicesMixin, SupportAction, latest_intent, requester_of
+from actions.base import (
+    YES_NO,
+    ServicesMixin,
+    SupportAction,
+    latest_intent,
+    offer,
+    picked_choice,
+    requester_of,
+)
 from bot.nlu.cut_messages import INTENT_NAME as CUT_MESSAGE
 from bot.support import order_service
 from bot.support import orders as order_rules
@@ -126,19 +134,19 @@ class ActionAskOrderId(SupportAction):
         if not orders:
             dispatcher.utter_message(response="utter_ask_order_id")
             return []
+        buttons = [
+            {
+                "title": f"{order.number} · {order_rules.describe_items(order)} · {order.status}",
+                "payload": order.number,
+            }
+            for order in orders
+        ]
         dispatcher.utter_message(
             text="Which order is it about? Here are your latest ones — or type another order "
             "number.",
-            buttons=[
-                {
-                    "title": f"{order.number} · {order_rules.describe_items(order)} · "
-                    f"{order.status}",
-                    "payload": order.number,
-                }
-                for order in orders
-            ],
+            buttons=buttons,
         )
-        return []
+        return [offer(buttons)]
 
 
 class ValidateOrderForm(ServicesMixin, FormValidationAction):
@@ -180,6 +188,9 @@ class ValidateOrderForm(ServicesMixin, FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         if extract_order_number(text):
             return {"order_id": text}
+        picked = picked_choice(tracker)  # "the second one" after the buttons of their orders
+        if picked and picked[0] is None:
+            return {"order_id": picked[1]["payload"]}
         if asks_something_else(tracker):
             return {}
         if latest_intent(tracker) in ATTEMPT_INTENTS:

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import SupportAction
+from actions.base import SupportAction, offer, picked_choice
 from bot.storage.models import Product
 from bot.storage.repositories import RecommendationRepository
 from bot.storage.session import session_scope
@@ -37,6 +37,9 @@ class ActionProductInfo(SupportAction):
             for e in tracker.latest_message.get("entities", [])
             if e.get("entity") == "product"
         ]
+        picked = picked_choice(tracker)  # "the first one" after product buttons
+        if not entities and picked and picked[0] == "product_info" and picked[1].get("product"):
+            entities = [str(picked[1]["product"])]
         query = entities[0] if entities else tracker.latest_message.get("text") or ""
         match, candidates = services.product_matcher().best(
             query, services.settings.product_match_threshold
@@ -48,17 +51,12 @@ class ActionProductInfo(SupportAction):
             )
             return [SlotSet("product", None)]
         if match is None:
-            dispatcher.utter_message(
-                text="Which one do you mean?",
-                buttons=[
-                    {
-                        "title": c.group,
-                        "payload": "/product_info" + json.dumps({"product": c.group}),
-                    }
-                    for c in candidates
-                ],
-            )
-            return [SlotSet("product", None)]
+            buttons = [
+                {"title": c.group, "payload": "/product_info" + json.dumps({"product": c.group})}
+                for c in candidates
+            ]
+            dispatcher.utter_message(text="Which one do you mean?", buttons=buttons)
+            return [SlotSet("product", None), offer(buttons)]
         with session_scope(services.session_factory) as session:
             products = [session.get(Product, key) for key in match.keys]
             message = describe_product_line(match.group, [p for p in products if p is not None])

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.base import SupportAction
+from actions.base import SupportAction, offer, picked_choice
 from bot.recommender.experiment import CONTROL_MODEL, RECOMMENDER_MODEL, planned_variant
 from bot.recommender.shop import (
     ShopRecommender,
@@ -78,9 +78,17 @@ class ActionRecommendProducts(SupportAction):
         recommender = services.recommender(CONTROL_MODEL)
         text = tracker.latest_message.get("text") or ""
         entities = tracker.latest_message.get("entities") or []
-        category = next(
-            (str(e["value"]) for e in entities if e.get("entity") == "category"), None
-        ) or find_category(text, recommender.categories())
+        picked = picked_choice(tracker)  # "sports", "the second one" after category buttons
+        category = (
+            str(picked[1]["category"])
+            if picked and picked[0] == "ask_recommendation" and picked[1].get("category")
+            else None
+        )
+        category = (
+            category
+            or next((str(e["value"]) for e in entities if e.get("entity") == "category"), None)
+            or find_category(text, recommender.categories())
+        )
         named = next((str(e["value"]) for e in entities if e.get("entity") == "product"), None)
 
         with session_scope(services.session_factory) as session:
@@ -116,14 +124,14 @@ class ActionRecommendProducts(SupportAction):
                 suggestions = recommender.best_sellers(category, 3 * HOW_MANY, in_stock=in_stock)
                 intro = f"Our best sellers in {category}:"
             else:
+                buttons = [
+                    {"title": c, "payload": "/ask_recommendation" + json.dumps({"category": c})}
+                    for c in recommender.categories()
+                ]
                 dispatcher.utter_message(
-                    text="Happy to help! What are you shopping for?",
-                    buttons=[
-                        {"title": c, "payload": "/ask_recommendation" + json.dumps({"category": c})}
-                        for c in recommender.categories()
-                    ],
+                    text="Happy to help! What are you shopping for?", buttons=buttons
                 )
-                return []
+                return [offer(buttons)]
             suggestions = one_per_line(suggestions)[:HOW_MANY]
             if not suggestions:
                 dispatcher.utter_message(
@@ -141,15 +149,16 @@ class ActionRecommendProducts(SupportAction):
             self._record(
                 tracker.sender_id, customer_id, [s for _, s in shown], recommender.model_name
             )
+        buttons = [
+            {"title": f"Tell me about {line_of(c['name'])}", "payload": c["payload"]}
+            for c in cards
+        ]
         dispatcher.utter_message(
             text=intro + "\n" + "\n".join(lines),
-            buttons=[
-                {"title": f"Tell me about {line_of(c['name'])}", "payload": c["payload"]}
-                for c in cards
-            ],
+            buttons=buttons,
             json_message={"type": "product_cards", "products": cards},
         )
-        return [SlotSet("product", None)]
+        return [SlotSet("product", None), offer(buttons)]
 
     def _model_for(
         self, tracker: Tracker, customer_id: int, bought: set[int]
