@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,13 +86,17 @@ async def _converse(
             try:
                 async with session.post(url + WEBHOOK, json=payload) as response:
                     body = await response.read()
-                    if response.status == 200:
-                        last = json.loads(body)
+                    replies = json.loads(body) if response.status == 200 else None
+                    # Rasa answers 200 with no reply when handling the message failed.
+                    if replies:
+                        last = replies
                         outcome.answered.append(text)
                         outcome.latencies.append((sent, time.monotonic() - sent))
                         outcome.replicas.append(response.headers.get(REPLICA_HEADER, "?"))
                         break
-                    outcome.errors.append(f"HTTP {response.status}")
+                    outcome.errors.append(
+                        f"HTTP {response.status}" if replies is None else "HTTP 200, no reply"
+                    )
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 outcome.errors.append(type(error).__name__)
             outcome.failures[text] += 1
@@ -102,20 +107,29 @@ async def _converse(
 
 
 async def run_chats(
-    url: str, todo: list[Script], concurrency: int, timeout: float = 90
+    url: str,
+    todo: list[Script],
+    concurrency: int,
+    timeout: float = 90,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> list[Outcome]:
-    """Every script, `concurrency` customers at once; one Outcome per script, in order."""
+    """The scripts, `concurrency` customers at once, each starting the next one while
+    `keep_going()`; one Outcome per script started, in order."""
     outcomes = {script.sender: Outcome(script.sender) for script in todo}
+    started: list[str] = []
     queue = iter(todo)
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     async with aiohttp.ClientSession(timeout=client_timeout) as session:
 
         async def customer() -> None:
             for script in queue:
+                if not keep_going():
+                    return
+                started.append(script.sender)
                 await _converse(session, url, script, outcomes[script.sender])
 
         await asyncio.gather(*(customer() for _ in range(concurrency)))
-    return [outcomes[script.sender] for script in todo]
+    return [outcomes[script.sender] for script in todo if script.sender in started]
 
 
 @dataclass(frozen=True)

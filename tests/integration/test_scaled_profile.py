@@ -82,6 +82,11 @@ class ScaledBot:
         assert isinstance(body, list)
         return body, headers.get(REPLICA_HEADER, "")
 
+    @property
+    def action_urls(self) -> list[str]:
+        ports = self.env["SUPPORTBOT_ACTION_PORTS"].split()
+        return [f"http://127.0.0.1:{port}" for port in ports]
+
     def pid(self, process: str) -> int:
         """The pid of one of the profile's processes (`rasa-replica-1`, `event-consumer`...)."""
         return int((self.var_dir / "run" / "scaled" / f"{process}.pid").read_text().strip())
