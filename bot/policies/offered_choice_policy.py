@@ -71,8 +71,7 @@ class OfferedChoicePolicy(Policy):
         latest = tracker.latest_message
         if latest is None or not latest.text:
             return None
-        events = (event.as_dict() for event in tracker.applied_events())
-        choice = pick(latest.text, offered_before(events))
+        choice = pick(latest.text, offered_before(_since_previous_message(tracker)))
         if choice is None:
             return None
         intent, _ = parse_payload(str(choice.get("payload") or ""))
@@ -95,6 +94,20 @@ class OfferedChoicePolicy(Policy):
             elif done == action:
                 probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(probabilities)
+
+
+def _since_previous_message(tracker: DialogueStateTracker) -> list[dict[str, Any]]:
+    """The events from the customer's previous message on, as dictionaries: all that
+    `offered_before` needs, without reading the whole conversation for every prediction."""
+    recent = []
+    messages = 0
+    for event in reversed(tracker.events):
+        recent.append(event)
+        if isinstance(event, UserUttered):
+            messages += 1
+            if messages == 2:
+                break
+    return [event.as_dict() for event in reversed(recent)]
 
 
 def _acted_since_message(tracker: DialogueStateTracker) -> str | None:
