@@ -160,7 +160,7 @@ class ValidateSurveyForm(ServicesMixin, FormValidationAction):
         text = self._answer(tracker)
         answer = (parse_nps if slot == "nps_score" else parse_csat)(text)
         intent = latest_intent(tracker)
-        if not answer.is_score and (intent in ESCAPE_INTENTS or is_digression(intent)):
+        if not answer.is_score and (intent in ESCAPE_INTENTS or is_digression(intent, survey=True)):
             return {}  # the rules answer it; the form then asks again, nothing counted
         return {slot: text}
 

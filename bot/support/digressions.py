@@ -16,10 +16,14 @@ DIGRESSION_INTENTS = frozenset(
         "payment_issue",
         "account_help",
         "product_info",
+        "ask_recommendation",
         "return_policy",
         "bot_challenge",
     }
 )
+# The survey's "how likely are you to recommend us?" is answered with "I'd recommend you",
+# which reads as asking for suggestions: there it is an answer (to re-ask if not a score).
+SURVEY_DIGRESSION_INTENTS = DIGRESSION_INTENTS - {"ask_recommendation"}
 # A different order task ("actually I want to return it") while the order form waits.
 ORDER_TOPIC_INTENTS = frozenset(
     {"order_status", "cancel_order", "return_request", "refund_status", "change_address"}
@@ -32,9 +36,9 @@ _QUESTION_START = re.compile(
 )
 
 
-def is_digression(intent: str | None) -> bool:
+def is_digression(intent: str | None, survey: bool = False) -> bool:
     """Whether a message of this intent asks about something the form is not asking for."""
-    return intent in DIGRESSION_INTENTS
+    return intent in (SURVEY_DIGRESSION_INTENTS if survey else DIGRESSION_INTENTS)
 
 
 def switches_order_task(intent: str | None) -> bool:
@@ -55,7 +59,7 @@ def digresses_from_comment(intent: str | None, text: str | None) -> bool:
     Any text is a comment ("shipping was slow" is feedback about shipping); only a
     question about something else is answered instead.
     """
-    return is_digression(intent) and is_question(text)
+    return is_digression(intent, survey=True) and is_question(text)
 
 
 _SWITCH_MESSAGES = {

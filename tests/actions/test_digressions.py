@@ -187,3 +187,12 @@ async def test_forget_it_stops_the_survey(services, domain):
     )
     assert slots_of(events)["survey_status"] == "declined"
     assert slots_of(events)["requested_slot"] is None
+
+
+async def test_i_would_recommend_you_is_an_answer_to_the_nps_question(services, domain):
+    dispatcher = CollectingDispatcher()
+    tracker = survey_answer("I'd definitely recommend you", "ask_recommendation", "nps_score")
+    events = await ValidateSurveyForm(services).run(dispatcher, tracker, domain)
+    # Taken as the answer: not a score, so re-asked with what is wrong (not suggestions).
+    assert slots_of(events)["survey_failures"] == 1
+    assert "whole number from 0 to 10" in texts(dispatcher)[0]

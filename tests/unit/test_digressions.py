@@ -13,7 +13,15 @@ from bot.support.digressions import (
 
 
 @pytest.mark.parametrize(
-    "intent", ["shipping_info", "payment_issue", "account_help", "product_info", "return_policy"]
+    "intent",
+    [
+        "shipping_info",
+        "payment_issue",
+        "account_help",
+        "product_info",
+        "ask_recommendation",
+        "return_policy",
+    ],
 )
 def test_questions_about_the_shop_are_digressions(intent):
     assert is_digression(intent)
@@ -49,3 +57,10 @@ def test_a_comment_about_shipping_is_a_comment_but_a_question_is_answered():
     assert not digresses_from_comment("shipping_info", "shipping took two weeks")
     assert digresses_from_comment("shipping_info", "how much is express shipping?")
     assert not digresses_from_comment("complaint", "why was it so slow?")
+
+
+def test_i_would_recommend_you_answers_the_survey_question():
+    # "How likely are you to recommend us?" - "I'd recommend you" is an answer, not a request.
+    assert is_digression("ask_recommendation")
+    assert not is_digression("ask_recommendation", survey=True)
+    assert is_digression("shipping_info", survey=True)
