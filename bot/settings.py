@@ -117,6 +117,8 @@ class Settings:
     # How long the consumer waits for an event it received to be in the tracker store
     # (Rasa publishes an event just before it stores it) before it summarises without it.
     consumer_settle_seconds: float = 30.0
+    # How often the event consumer sweeps the tracker store for what the broker lost (0: never).
+    consumer_sweep_seconds: float = 30.0
     handoff_reply_hours: int = 4
     support_hours: str = "Monday to Friday, 8:00 to 20:00 CET"
     demo_seed: int = 20261123
@@ -194,6 +196,7 @@ class Settings:
             consumer_batch_size=int(_env("SUPPORTBOT_CONSUMER_BATCH_SIZE", "200")),
             consumer_batch_wait_seconds=float(_env("SUPPORTBOT_CONSUMER_BATCH_WAIT", "0.5")),
             consumer_settle_seconds=float(_env("SUPPORTBOT_CONSUMER_SETTLE_SECONDS", "30")),
+            consumer_sweep_seconds=float(_env("SUPPORTBOT_CONSUMER_SWEEP_SECONDS", "30")),
             demo_seed=int(_env("SUPPORTBOT_DEMO_SEED", "20261123")),
             demo_today=_env("SUPPORTBOT_DEMO_TODAY", ""),
             secret_key=_env("SUPPORTBOT_SECRET_KEY", ""),

@@ -26,6 +26,11 @@ How it stays right:
   batches ahead (prefetch), so a backlog waits in the broker, not in memory.
 - **Reconnects** after the broker goes away (1 s, doubling up to 10 s, between attempts);
   unacked messages are redelivered on the new connection.
+- **A sweep of the tracker store** every `consumer_sweep_seconds` (30 s), with or without the
+  broker: the conversations with events stored since the last sweep (by the events table's
+  id) are summarised again. Rasa's Pika broker keeps what it could not publish during an
+  outage to publish on reconnecting, but what fails again then stays unpublished; the sweep
+  makes the summaries catch up whatever the broker lost. Idempotent like the rest.
 - **SIGTERM / SIGINT**: the batch under way is finished and acked, then the connection closes;
   the messages it had not started return to the queue.
 """
@@ -63,6 +68,14 @@ CONNECT_TIMEOUT = 10.0
 ACK_TIMEOUT = 5.0
 MAX_RECONNECT_DELAY = 10.0
 STATS_EVERY = 10.0  # seconds between the progress lines in the log
+
+_LAST_EVENT_ID = sa.text("SELECT MAX(id) FROM events")
+# The conversations with events stored after an id, those whose newest came first.
+_CHANGED_SINCE = sa.text(
+    "SELECT sender_id, MAX(id) AS newest FROM events WHERE id > :after "
+    "GROUP BY sender_id ORDER BY newest LIMIT :most"
+)
+SWEEP_CONVERSATIONS = 500  # at most this many a sweep; the rest in the next
 
 _EVENTS_OF = sa.text(
     "SELECT sender_id, data FROM events WHERE sender_id IN :senders ORDER BY sender_id, id"
@@ -131,6 +144,35 @@ class SummaryWriter:
             for sender_id, data in connection.execute(_EVENTS_OF, {"senders": list(senders)}):
                 found[sender_id].append(json.loads(data))
         return found
+
+    def last_event_id(self) -> int:
+        """The newest stored event's id (0 without events): where the first sweep starts."""
+        with self.tracker_engine.connect() as connection:
+            return int(connection.execute(_LAST_EVENT_ID).scalar() or 0)
+
+    def sweep(self, after: int, most: int = SWEEP_CONVERSATIONS) -> tuple[int, int]:
+        """Summarise again the conversations with events stored after the id `after`.
+
+        Returns (conversations summarised, the id the next sweep starts after).
+        """
+        with self.tracker_engine.connect() as connection:
+            changed = connection.execute(_CHANGED_SINCE, {"after": after, "most": most}).all()
+        if not changed:
+            return 0, after
+        senders = [sender for sender, _ in changed]
+        stored = self.stored_events(senders)
+        summaries = []
+        for sender_id in senders:
+            try:
+                summaries += summarize_signed_conversation(
+                    sender_id, stored.get(sender_id, []), self.signing_key
+                )
+            except Exception:  # noqa: BLE001 - one bad conversation must not stop the sweep
+                logger.exception("Could not summarise conversation %s", sender_id)
+        if summaries:
+            with session_scope(self.app_sessions) as session:
+                ConversationRepository(session).upsert_many(summaries)
+        return len(senders), max(int(newest) for _, newest in changed)
 
     def process(self, deliveries: Sequence[Delivery]) -> BatchResult:
         """Write the summaries of the conversations whose delivered events are stored.
@@ -215,9 +257,35 @@ class EventConsumer:
         self.stop = stop
         self.ready_file = ready_file
         self.stats = _Stats()
+        self.sweep_seconds = settings.consumer_sweep_seconds
 
     async def run(self) -> None:
-        """Consume until stopped, reconnecting whenever the broker goes away."""
+        """Consume until stopped, reconnecting whenever the broker goes away; sweep the
+        tracker store meanwhile."""
+        sweeper = asyncio.create_task(self._sweep_every()) if self.sweep_seconds > 0 else None
+        try:
+            await self._consume_until_stopped()
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+
+    async def _sweep_every(self) -> None:
+        """Every `sweep_seconds`, the conversations stored since the last sweep, again."""
+        after: int | None = None
+        while not await self._stopped_within(self.sweep_seconds if after is not None else 0):
+            try:
+                if after is None:
+                    after = await asyncio.to_thread(self.writer.last_event_id)
+                    continue
+                swept, after = await asyncio.to_thread(self.writer.sweep, after)
+                if swept:
+                    logger.info("Swept %d conversations from the tracker store", swept)
+            except (SQLAlchemyError, OSError) as error:
+                logger.warning("Could not sweep the tracker store (%s); next time", error)
+
+    async def _consume_until_stopped(self) -> None:
         delay = 1.0
         try:
             while not self.stop.is_set():

@@ -40,6 +40,7 @@ class Outcome:
     sender: str
     answered: list[str] = field(default_factory=list)  # messages that got a 200 with replies
     failures: Counter[str] = field(default_factory=Counter)  # message -> failed attempts
+    failed_at: list[float] = field(default_factory=list)  # when each failed attempt was sent
     errors: list[str] = field(default_factory=list)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
     replicas: list[str] = field(default_factory=list)
@@ -100,6 +101,7 @@ async def _converse(
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 outcome.errors.append(type(error).__name__)
             outcome.failures[text] += 1
+            outcome.failed_at.append(sent)
             await asyncio.sleep(1)
         else:
             return  # the customer gives up

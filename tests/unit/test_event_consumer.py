@@ -217,3 +217,30 @@ def test_broker_summaries_turn_the_stores_off_and_need_a_broker(tmp_path):
     assert "summarize" not in embedded["tracker_store"]
     with pytest.raises(ValueError, match="SUPPORTBOT_SUMMARIES_FROM"):
         Settings(var_dir=tmp_path, summaries_from="both")
+
+
+def test_the_sweep_summarises_what_the_broker_never_delivered(stored, app):
+    _, writer, published = stored
+    # Nothing delivered (the broker lost it all): the sweep from the start writes every row.
+    swept, after = writer.sweep(0)
+    assert swept == 2 and after == writer.last_event_id() > 0
+    from_sweep = rows(app)
+    assert [(r[0], r[6]) for r in from_sweep] == [
+        ("alice", 3), ("alice", 3), ("bob", 3), ("bob", 3)
+    ]  # fmt: skip
+    # They are the rows the delivered events give, and a sweep with nothing new does nothing.
+    writer.process(deliveries(published))
+    assert rows(app) == from_sweep
+    assert writer.sweep(after) == (0, after)
+
+
+def test_the_sweep_takes_only_conversations_changed_since_and_a_bounded_number(stored, app, domain):
+    store, writer, _ = stored
+    _, after = writer.sweep(0)
+    asyncio.run(chat(store, domain, "carol", 5_000.0))
+    assert writer.sweep(after, most=10) == (1, writer.last_event_id())
+    assert sorted({r[0] for r in rows(app)}) == ["alice", "bob", "carol"]
+    # At most `most` conversations a sweep: the next sweep goes on from the last one taken.
+    first, middle = writer.sweep(0, most=1)
+    assert first == 1 and 0 < middle < writer.last_event_id()
+    assert writer.sweep(middle, most=5)[0] == 2
