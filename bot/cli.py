@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.rasa_launcher import API_TOKEN_FROM_SETTINGS
+from bot.rasa.launcher import API_TOKEN_FROM_SETTINGS
 from bot.recommender import MODEL_NAMES
 from bot.settings import Settings
 
@@ -402,7 +402,7 @@ def start_rasa_server(
         [
             sys.executable,
             "-m",
-            "bot.rasa_launcher",
+            "bot.rasa.launcher",
             "run",
             "--enable-api",
             API_TOKEN_FROM_SETTINGS,
@@ -614,7 +614,7 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
             [
                 sys.executable,
                 "-m",
-                "bot.rasa_launcher",
+                "bot.rasa.launcher",
                 "shell",
                 "--model",
                 str(_rasa_model(settings)),

@@ -23,7 +23,7 @@ from bot.auth.keys import ACTION_SECRET_HEADER, action_server_secret
 from bot.settings import Settings
 
 # Rasa's SQLTrackerStore, which also writes each session's summary for the metrics.
-TRACKER_STORE_CLASS = "bot.transcripts.summarizing_store.SummarizingTrackerStore"
+TRACKER_STORE_CLASS = "bot.rasa.tracker_store.SummarizingTrackerStore"
 # Rasa's Redis lock store with atomic ticket changes, for several replicas (see the module).
 LOCK_STORE_CLASS = "bot.rasa.lock_store.AtomicRedisLockStore"
 

@@ -103,6 +103,10 @@ class Settings:
     # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
     # the benchmark chose it (README, "Chat speed").
     messages_at_once: int = 4
+    # The launcher's speed-ups of Rasa's per-message work (`bot/rasa/performance.py`, with the
+    # messages-at-once limit); off (SUPPORTBOT_RASA_SPEEDUPS=0) it runs stock Rasa with only the
+    # channels and the socket.io fixes, which are correctness, not speed.
+    rasa_speedups: bool = True
     # --- the conversation summaries of the metrics ---
     # Who writes them: "tracker_store" (the Rasa server, as it saves each chat; the embedded
     # default, no broker needed) or "broker" (`supportbot consume-events`, from the event
@@ -190,6 +194,7 @@ class Settings:
             monitor_interval_seconds=int(_env("SUPPORTBOT_MONITOR_INTERVAL", "900")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
             messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
+            rasa_speedups=_flag("SUPPORTBOT_RASA_SPEEDUPS", default=True),
             summaries_from=_env("SUPPORTBOT_SUMMARIES_FROM", "tracker_store").strip().lower(),
             event_broker_url=_env("EVENT_BROKER_URL", ""),
             event_broker_queue=_env("EVENT_BROKER_QUEUE", "supportbot_events"),

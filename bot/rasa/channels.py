@@ -77,7 +77,7 @@ class RestChannel(RestInput):
 
 class SocketIOChannel(SocketIOInput):
     """Rasa's socket.io channel (the website's widget). Its blueprint is Rasa's, so the fixes
-    `bot.rasa_socketio` installs on `SocketIOInput.blueprint` apply to it too."""
+    `bot.rasa.socketio_fixes` installs on `SocketIOInput.blueprint` apply to it too."""
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:

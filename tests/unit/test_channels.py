@@ -19,7 +19,7 @@ from bot.rasa.messages import (
     client_address,
     valid_sender,
 )
-from bot.rasa_socketio import install_socketio_fixes
+from bot.rasa.socketio_fixes import install_socketio_fixes
 from bot.settings import Settings
 
 KEY = "k" * 64
@@ -113,7 +113,7 @@ async def test_rest_message_gets_the_servers_metadata(settings: Settings):
 
 @pytest.fixture
 def fixed(monkeypatch):
-    """bot.rasa_socketio's fixes installed for one test; Rasa's originals restored afterwards."""
+    """bot.rasa.socketio_fixes's fixes installed for one test; Rasa's originals restored afterwards."""
     monkeypatch.setattr(SocketIOInput, "blueprint", SocketIOInput.blueprint)
     monkeypatch.setattr(SocketIOOutput, "send_custom_json", SocketIOOutput.send_custom_json)
     install_socketio_fixes()

@@ -20,12 +20,12 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 
+from bot.rasa.tracker_store import SummarizingTrackerStore
 from bot.runtime import endpoints_config
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
 from bot.storage.session import create_db_engine, make_session_factory
 from bot.transcripts.event_consumer import Delivery, SummaryWriter
-from bot.transcripts.summarizing_store import SummarizingTrackerStore
 from tests.unit.test_tracker_store import turns
 
 COLUMNS = (

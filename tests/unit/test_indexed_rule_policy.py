@@ -1,4 +1,4 @@
-"""The indexed rule policy (bot/policies/indexed_rule_policy.py) predicts what Rasa's
+"""The indexed rule policy (bot/rasa/indexed_rule_policy.py) predicts what Rasa's
 RulePolicy predicts, on the project's own rules, stories and conversation tests."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.io import read_yaml_file
 
-from bot.policies.indexed_rule_policy import (
+from bot.rasa.indexed_rule_policy import (
     IndexedRulePolicy,
     RuleIndex,
     _init_copy,

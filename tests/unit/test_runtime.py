@@ -72,7 +72,7 @@ def test_the_written_file_is_for_its_owner_only(tmp_path: Path):
 
 def test_the_api_token_is_added_by_the_launcher_not_on_the_command_line(tmp_path, monkeypatch):
     from bot.cli import start_rasa_server
-    from bot.rasa_launcher import API_TOKEN_FROM_SETTINGS, _with_api_token
+    from bot.rasa.launcher import API_TOKEN_FROM_SETTINGS, _with_api_token
     from bot.settings import Settings
 
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))

@@ -24,9 +24,9 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 
+from bot.rasa.tracker_store import SummarizingTrackerStore
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
-from bot.transcripts.summarizing_store import SummarizingTrackerStore
 
 SENDER = "customer-1"
 
@@ -316,7 +316,7 @@ def test_summaries_are_made_off_the_event_loop(app_database, domain, tmp_path, m
     """What a visitor wrote is summarised (and redacted) on a thread, not on Rasa's loop."""
     import threading
 
-    import bot.transcripts.summarizing_store as module
+    import bot.rasa.tracker_store as module
 
     threads = []
     original = module.summarize_signed_conversation

@@ -1,4 +1,4 @@
-"""Two fixes to Rasa 3.6's socket.io channel, installed by `bot.rasa_launcher`.
+"""Two fixes to Rasa 3.6's socket.io channel, installed by `bot.rasa.launcher`.
 
 1. Session persistence. With `session_persistence: true` Rasa puts the browser's socket into
    a room named after the conversation (`session_id`) and sends every bot message to that

@@ -26,7 +26,7 @@ It also does Rasa's own work with less of it, the same rows in the same order:
   connections are kept, instead of one new connection per read or write.
 
 Configured in the endpoints file as
-`tracker_store: {type: bot.transcripts.summarizing_store.SummarizingTrackerStore, ...}`;
+`tracker_store: {type: bot.rasa.tracker_store.SummarizingTrackerStore, ...}`;
 with `summarize: false` (SUPPORTBOT_SUMMARIES_FROM=broker, the scaled profile) it writes no
 summaries: `supportbot consume-events` writes them from the event broker's queue
 (`bot/transcripts/event_consumer.py`).

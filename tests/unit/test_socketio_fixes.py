@@ -5,7 +5,7 @@ from unittest.mock import AsyncMock
 import pytest
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
-from bot.rasa_socketio import install_socketio_fixes
+from bot.rasa.socketio_fixes import install_socketio_fixes
 
 
 @pytest.fixture

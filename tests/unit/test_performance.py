@@ -30,7 +30,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_performance import (
+from bot.rasa.performance import (
     action_result_validator,
     at_most,
     compile_response_check,
@@ -326,7 +326,7 @@ def test_capped_histories_and_subclasses_are_still_replayed():
 
 
 def test_the_slots_are_copied_as_copy_copies_them():
-    from bot.rasa_performance import _plain_class, copy_slot
+    from bot.rasa.performance import _plain_class, copy_slot
 
     domain = project_domain()
     assert all(_plain_class(type(slot)) for slot in domain.slots)  # the fast path is used
@@ -384,7 +384,7 @@ def test_a_forms_validation_tracker_is_what_rasas_replay_gives(monkeypatch):
 
     from rasa.core.actions.forms import FormAction
 
-    from bot.rasa_performance import form_temporary_tracker
+    from bot.rasa.performance import form_temporary_tracker
 
     domain = project_domain()
     conversations = [*training_trackers(domain), *conversation_test_trackers(domain)]
@@ -453,7 +453,7 @@ def test_debug_log_arguments_are_copied_only_when_debug_logs_are_written():
 
     import structlog
 
-    from bot.rasa_performance import LogArgumentCopies
+    from bot.rasa.performance import LogArgumentCopies
 
     copies = LogArgumentCopies()
     value = {"events": [{"event": "slot", "value": [1, 2]}]}
@@ -476,7 +476,7 @@ def test_debug_log_arguments_are_copied_only_when_debug_logs_are_written():
 def test_the_first_model_load_freezes_the_heap_and_a_later_one_unfreezes_it():
     import gc
 
-    from bot.rasa_performance import frozen_after_loading
+    from bot.rasa.performance import frozen_after_loading
 
     loaded = []
 

@@ -1,5 +1,5 @@
 """Nine fixes to Rasa 3.6's per-message overhead and one to its scheduling, installed by
-`bot.rasa_launcher`.
+`bot.rasa.launcher`.
 
 None changes what Rasa does; each removes work it repeats on every message.
 

@@ -57,7 +57,7 @@ from rasa.shared.core.trackers import (
 )
 from rasa.shared.nlu.constants import ACTION_NAME, ENTITIES, INTENT, TEXT
 
-from bot.rasa_performance import copy_slot
+from bot.rasa.performance import copy_slot
 
 # A rule's state with its values as the conversation's states hold them (lists as tuples):
 # ((state type, ((feature, value), ...)), ...)
