@@ -20,6 +20,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -100,9 +101,17 @@ def _healthy(bot: ScaledBot, timeout: float) -> None:
     """Both replicas answer their status again (the profile restarted what died)."""
     deadline = time.monotonic() + timeout
     for url in bot.replica_urls:
-        while http(f"{url}/status?token={bot.token}", timeout=5)[0] != 200:
+        while _status(f"{url}/status?token={bot.token}") != 200:
             assert time.monotonic() < deadline, f"{url} did not come back"
             time.sleep(1)
+
+
+def _status(url: str) -> int | None:
+    """The status a URL answers, or None while nothing listens there (a replica restarting)."""
+    try:
+        return http(url, timeout=5)[0]
+    except (OSError, urllib.error.URLError):
+        return None
 
 
 def _root_tool(name: str) -> str:
