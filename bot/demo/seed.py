@@ -38,7 +38,7 @@ from bot.storage.models import (
     Refund,
     ReturnRequest,
 )
-from bot.storage.session import session_scope
+from bot.storage.session import create_db_engine, make_session_factory, session_scope
 
 Progress = Callable[[str, int, int], None]
 Row = dict[str, Any]
@@ -292,6 +292,17 @@ def seed_demo(
         returns=len(data.return_requests),
         refunds=len(data.refunds),
     )
+
+
+def seed_demo_into(database_url: str, today: str) -> SeedSummary:
+    """`seed_demo` into the migrated database at `database_url`, anchored at `today` (ISO)."""
+    engine = create_db_engine(database_url)
+    try:
+        return seed_demo(
+            make_session_factory(engine), Settings(database_url=database_url, demo_today=today)
+        )
+    finally:
+        engine.dispose()
 
 
 def is_demo_shop(session: Session) -> bool:

@@ -133,16 +133,9 @@ def _queue_count(queue: str, delete: bool = False) -> int:
 
 
 def _seed(database_url: str) -> None:
-    from bot.demo.seed import seed_demo
-    from bot.storage.session import create_db_engine, make_session_factory
+    from bot.demo.seed import seed_demo_into
 
-    engine = create_db_engine(database_url)
-    try:
-        seed_demo(
-            make_session_factory(engine), Settings(database_url=database_url, demo_today=DEMO_TODAY)
-        )
-    finally:
-        engine.dispose()
+    seed_demo_into(database_url, DEMO_TODAY)
 
 
 @pytest.fixture(scope="module")
