@@ -11,7 +11,7 @@ TRAINING_FILES := config.yml domain.yml $(shell find data/nlu -name '*.yml' 2>/d
 # The website's JavaScript libraries (socket.io client, Chart.js), from npm, served locally.
 VENDOR := bot/web/static/vendor/VERSIONS.json
 
-.PHONY: help install migrate seed recommender train run run-scaled bench-scaled shell test test-unit test-conversations test-conversations-stock validate lint eval-nlu bench clean web-assets browser
+.PHONY: help install migrate seed recommender train run run-scaled bench-scaled shell test test-unit test-conversations test-conversations-stock validate lint eval-nlu bench clean web-assets browser nginx
 
 help:
 	@echo "make run    - set up everything and start the bot (Rasa server + action server)"
@@ -63,18 +63,22 @@ browser:
 	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
 	    else echo "Chromium is not installed: the browser tests will be skipped (install the chromium package)"; fi; }
 
+# nginx for the scaled profile and its tests (Debian's nginx-light); those tests skip without it.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }; \
+	    else echo "nginx is not installed: the scaled-profile tests will be skipped (install nginx-light)"; fi; }
+
 run: recommender train web-assets
 	$(SUPPORTBOT) serve
 
 # The production topology on this machine: PostgreSQL, Redis, RabbitMQ, two Rasa replicas behind
 # nginx (deploy/scaled.env; docs/deployment.md). The demo shop and the recommender go to its databases.
 ENVFILE := $(PY) -m bot.deploy.envfile deploy/scaled.env
-run-scaled: train web-assets
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
-	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || \
-	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }; \
-	    else echo "nginx is not installed: install Debian's nginx-light package"; exit 1; fi; }
+run-scaled: train web-assets nginx
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx is not installed: install Debian's nginx-light package"; exit 1; }
 	$(PY) -m bot.deploy.scaled prepare deploy/scaled.env
 	$(ENVFILE) $(SUPPORTBOT) seed-demo
 	$(ENVFILE) $(SUPPORTBOT) train-recommender --if-missing --model ease als
@@ -93,7 +97,7 @@ lint: install
 	$(BIN)/ruff check bot actions tests benchmarks scripts
 	$(BIN)/mypy
 
-test-unit: install web-assets browser
+test-unit: install web-assets browser nginx
 	$(BIN)/pytest -q
 
 # Through the launcher, as production runs Rasa (bot/rasa/launcher.py), and once more as stock

@@ -26,6 +26,7 @@ holdout 1997-10-01..1998-06-30 (273 days), against naive forecasts (see `evaluat
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,11 +120,25 @@ def fit_clv_model(summary: pd.DataFrame, penalizer_coef: float = 0.0) -> ClvMode
     if len(repeat) < 2:
         raise ValueError("the CLV model needs at least two customers with a repeat purchase")
     started = time.perf_counter()
-    purchases = BetaGeoFitter(penalizer_coef=penalizer_coef)
-    purchases.fit(summary["frequency"], summary["recency"], summary["T"])
+    purchases = _fit_purchases(summary, penalizer_coef)
     value = GammaGammaFitter(penalizer_coef=penalizer_coef)
     value.fit(repeat["frequency"], repeat["monetary_value"])
     return ClvModel(purchases, value, len(summary), len(repeat), time.perf_counter() - started)
+
+
+def _fit_purchases(summary: pd.DataFrame, penalizer_coef: float) -> BetaGeoFitter:
+    """BG/NBD, tolerating an optimum on the boundary of the parameter space.
+
+    Where customers show almost no drop-out, the dropout shape `a` goes to 0 (seen on the demo
+    shop: a = 6e-8); the Hessian there is singular, so lifetimes' standard errors come out as
+    square roots of negative numbers (NaN) although the fitted parameters and the predictions are
+    finite. Nothing here reads those standard errors, so that one warning is not passed on.
+    """
+    purchases = BetaGeoFitter(penalizer_coef=penalizer_coef)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "invalid value encountered in sqrt", RuntimeWarning)
+        purchases.fit(summary["frequency"], summary["recency"], summary["T"])
+    return purchases
 
 
 def expected_purchases(model: ClvModel, summary: pd.DataFrame, days: float) -> pd.Series:
