@@ -116,6 +116,8 @@ eval-nlu: install
 	$(RASA) test nlu --config config.yml --nlu data/nlu --cross-validation --folds 5 \
 		--out results/nlu-cv
 	$(PY) benchmarks/nlu_report.py results/nlu-cv
+	$(MAKE) --no-print-directory train
+	$(PY) benchmarks/nlu_external.py --model $(MODEL)
 
 bench: seed train
 	$(PY) benchmarks/chat_latency.py
