@@ -60,6 +60,7 @@ Persistence
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -90,6 +91,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from bot.nlu.sentence_encoder import EMBEDDING_SIZE, SentenceEncoder
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "intent_classifier.skops"
@@ -107,6 +110,12 @@ def normalise(text: str) -> str:
     text = _ORDER_NUMBER.sub(" ordernumber ", text)
     text = _DIGITS.sub("0", text)
     return _SPACES.sub(" ", text).strip()
+
+
+@functools.lru_cache(maxsize=1)
+def shared_encoder() -> SentenceEncoder:
+    """One sentence encoder a process, loaded when a model first needs it (about 0.2 s)."""
+    return SentenceEncoder()
 
 
 def build_pipeline(config: dict[str, Any], folds: int) -> Pipeline:
@@ -209,9 +218,11 @@ class CalibratedScores:
         self.b = np.array([c.b_ for c in fitted.calibrators], dtype=np.float64)
         self.order = order
 
-    def probabilities(self, row: scipy.sparse.csr_matrix) -> np.ndarray:
-        """`predict_proba(row)[0]` for a 1 x n feature row."""
+    def probabilities(self, row: scipy.sparse.csr_matrix, dense: np.ndarray | None = None) -> np.ndarray:
+        """`predict_proba(x)[0]` for x = the 1 x n sparse `row`, then the `dense` values."""
         scores = row.data @ self.coef[row.indices] + self.intercept
+        if dense is not None and len(dense):
+            scores = scores + dense @ self.coef[row.shape[1] :]
         sigmoid = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
         proba = np.zeros(len(self.classes))
         proba[self.order] = sigmoid
@@ -219,6 +230,95 @@ class CalibratedScores:
         proba = proba / total if total != 0 else np.full(len(proba), 1.0 / len(proba))
         proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
         return proba
+
+
+class IntentModel:
+    """The fitted features and classifier: a message's text and sentence embedding in, intents out.
+
+    `pipeline` holds the fitted pieces: "features", the TF-IDF `FeatureUnion` ("passthrough"
+    for a model of embeddings alone), and "classifier", the calibrated SVM. With an
+    `embedding_weight` above 0 the classifier's inputs are the TF-IDF columns followed by the
+    message's sentence embedding times that weight, so the weight sets how much the embedding
+    counts against the n-grams (both blocks are unit-length vectors).
+    """
+
+    def __init__(self, pipeline: Pipeline, embedding_weight: float) -> None:
+        self.pipeline = pipeline
+        self.embedding_weight = float(embedding_weight)
+        union = pipeline.named_steps["features"]
+        self.features = MessageFeatures(union) if union != "passthrough" else None
+        classifier = pipeline.named_steps["classifier"]
+        try:
+            self.scores: CalibratedScores | None = CalibratedScores(classifier)
+        except ValueError:  # two intents: scikit-learn's own predict_proba
+            self.scores = None
+
+    @property
+    def classes(self) -> np.ndarray:
+        return np.asarray(self.pipeline.named_steps["classifier"].classes_)
+
+    @classmethod
+    def fit(
+        cls,
+        texts: list[str] | None,
+        vectors: np.ndarray | None,
+        labels: np.ndarray,
+        *,
+        config: dict[str, Any] | None = None,
+        embedding_weight: float = 1.0,
+    ) -> IntentModel:
+        """Fit on normalised `texts` (None: no n-grams) and/or their `vectors` (None: none)."""
+        config = {**ShopIntentClassifier.get_default_config(), **(config or {})}
+        _, counts = np.unique(labels, return_counts=True)
+        folds = min(int(config["calibration_folds"]), int(counts.min()))
+        features, classifier = build_pipeline(config, folds).steps
+        if texts is None and vectors is None:
+            raise ValueError("an intent model needs texts, vectors or both")
+        weight = embedding_weight if vectors is not None else 0.0
+        union = features[1].fit(texts) if texts is not None else "passthrough"
+        sparse = union.transform(texts) if texts is not None else None
+        matrix = _combine(sparse, vectors, weight, len(labels))
+        classifier[1].fit(matrix, labels)
+        return cls(Pipeline([("features", union), classifier]), weight)
+
+    def predict(self, text: str, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Every intent with its probability, most likely first, for a normalised text.
+
+        [] when the model reads n-grams and the text has none it knows.
+        """
+        if self.features is not None:
+            row = self.features.row(text)
+            if row.nnz == 0:
+                return []
+        else:
+            row = scipy.sparse.csr_matrix((1, 0))
+        dense = None
+        if self.embedding_weight > 0:
+            if vector is None:
+                raise ValueError("this model needs the message's sentence embedding")
+            dense = np.asarray(vector, dtype=np.float64) * self.embedding_weight
+        if self.scores is not None:
+            probabilities = self.scores.probabilities(row, dense)
+        else:
+            x = _combine(row, None if dense is None else dense[None, :], 1.0, 1)
+            probabilities = self.pipeline.named_steps["classifier"].predict_proba(x)[0]
+        classes = self.classes
+        order = np.argsort(-probabilities, kind="stable")
+        return [(str(classes[i]), float(probabilities[i])) for i in order]
+
+
+def _combine(
+    sparse: scipy.sparse.spmatrix | None, vectors: np.ndarray | None, weight: float, rows: int
+) -> scipy.sparse.csr_matrix:
+    """The classifier's input: TF-IDF columns, then the embedding times `weight`."""
+    blocks = []
+    if sparse is not None:
+        blocks.append(scipy.sparse.csr_matrix(sparse))
+    if vectors is not None and weight > 0:
+        blocks.append(scipy.sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * weight))
+    if not blocks:
+        return scipy.sparse.csr_matrix((rows, 0))
+    return scipy.sparse.hstack(blocks, format="csr")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -232,7 +332,7 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["sklearn", "skops"]
+        return ["sklearn", "skops", "tokenizers", "safetensors"]
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -251,6 +351,8 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
             "random_state": 42,
             # How many intents `intent_ranking` lists (0: all).
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
+            # The MiniLM sentence embedding beside the n-grams, times this weight (0: none).
+            "embedding_weight": 0.0,
         }
 
     def __init__(
@@ -266,11 +368,26 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         self.name = name
         self._model_storage = model_storage
         self._resource = resource
-        self.pipeline = pipeline
-        self._features: MessageFeatures | None = None
-        self._scores: CalibratedScores | None = None
-        if pipeline is not None:
-            self._read_fitted(pipeline)
+        self.model = (
+            IntentModel(pipeline, self.embedding_weight) if pipeline is not None else None
+        )
+        if self.model is not None and self.model.features is not None:
+            expected = self.model.features.size + (EMBEDDING_SIZE if self.embedding_weight else 0)
+            width = self.model.pipeline.named_steps["classifier"].n_features_in_
+            if width != expected:
+                raise InvalidConfigException(
+                    f"the saved intent model reads {width} features, this configuration "
+                    f"{expected}: train again (rasa train)"
+                )
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The fitted scikit-learn pieces (see `IntentModel`)."""
+        return self.model.pipeline if self.model is not None else None
+
+    @property
+    def embedding_weight(self) -> float:
+        return float(self.config["embedding_weight"])
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -284,6 +401,8 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
             raise InvalidConfigException("calibration_folds must be at least 2")
         if int(config[RANKING_LENGTH]) < 0:
             raise InvalidConfigException(f"{RANKING_LENGTH} must not be negative")
+        if float(config["embedding_weight"]) < 0:
+            raise InvalidConfigException("embedding_weight must not be negative")
 
     @classmethod
     def create(
@@ -299,13 +418,16 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
     def _text(self, text: str) -> str:
         return normalise(text) if self.config["normalise"] else _SPACES.sub(" ", text.lower())
 
+    def _vectors(self, texts: list[str]) -> np.ndarray | None:
+        """The texts' sentence embeddings, if this model reads them."""
+        return shared_encoder().encode(texts) if self.embedding_weight > 0 else None
+
     def train(self, training_data: TrainingData) -> Resource:
         """Fit the features and the model on the training data's intent examples."""
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             logger.debug(f"No intent examples: '{self.__class__.__name__}' is not trained.")
             return self._resource
-        texts = [self._text(e.get(TEXT)) for e in examples]
         labels = np.asarray([e.get(INTENT) for e in examples])
         classes, counts = np.unique(labels, return_counts=True)
         if len(classes) < 2:
@@ -313,35 +435,25 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         if counts.min() < 2:
             rare = [str(c) for c, n in zip(classes, counts, strict=True) if n < 2]
             raise ValueError(f"Every intent needs at least two examples; one only: {rare}")
-        folds = min(int(self.config["calibration_folds"]), int(counts.min()))
-        self.pipeline = build_pipeline(self.config, folds).fit(texts, labels)
-        self._read_fitted(self.pipeline)
+        self.model = IntentModel.fit(
+            [self._text(e.get(TEXT)) for e in examples],
+            self._vectors([e.get(TEXT) for e in examples]),
+            labels,
+            config=self.config,
+            embedding_weight=self.embedding_weight,
+        )
         self.persist()
         return self._resource
 
-    def _read_fitted(self, pipeline: Pipeline) -> None:
-        """The fast paths for one message: its feature row and its probabilities."""
-        self._features = MessageFeatures(pipeline.named_steps["features"])
-        classifier = pipeline.named_steps["classifier"]
-        try:
-            self._scores = CalibratedScores(classifier)
-        except ValueError:  # two intents: scikit-learn's own predict_proba
-            self._scores = None
-
     def predict(self, text: str | None) -> list[tuple[str, float]]:
         """Every intent with its probability, most likely first; [] if nothing is known."""
-        if self.pipeline is None or self._features is None or not text:
+        if self.model is None or not text:
             return []
-        features = self._features.row(self._text(text))
-        if features.nnz == 0:
-            return []
-        if self._scores is not None:
-            probabilities = self._scores.probabilities(features)
-        else:
-            probabilities = self.pipeline.named_steps["classifier"].predict_proba(features)[0]
-        classes = self.pipeline.classes_
-        order = np.argsort(-probabilities, kind="stable")
-        return [(str(classes[i]), float(probabilities[i])) for i in order]
+        normalised = self._text(text)
+        if self.model.features is not None and self.model.features.row(normalised).nnz == 0:
+            return []  # no n-gram the model knows: no embedding needed to say so
+        vectors = self._vectors([text])
+        return self.model.predict(normalised, None if vectors is None else vectors[0])
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set `intent` and `intent_ranking` on each message, as Rasa's classifiers do."""

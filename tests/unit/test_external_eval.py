@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.nlu.external_eval import Utterance, load_external, score
+from bot.nlu.external_eval import Utterance, load_external, score, split
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +30,18 @@ def test_the_external_set_is_never_training_data() -> None:
     assert len(training) > 3000
     leaked = [u.text for u in utterances if " ".join(u.text.lower().split()) in training]
     assert leaked == []
+
+
+def test_the_halves_are_fixed_and_about_equal_for_every_intent() -> None:
+    utterances = load_external(ROOT / "data" / "eval" / "external" / "utterances.csv")
+    halves = [split(u) for u in utterances]
+    assert set(halves) == {"dev", "test"}
+    assert split(Utterance("x", "y", "greet", "hello there")) == split(
+        Utterance("z", "w", "goodbye", "hello there")
+    )  # the text alone decides
+    for intent in {u.intent for u in utterances}:
+        mine = [h for u, h in zip(utterances, halves, strict=True) if u.intent == intent]
+        assert 0.3 < mine.count("test") / len(mine) < 0.7, intent
 
 
 def test_a_fallback_is_right_only_for_out_of_scope_messages() -> None:

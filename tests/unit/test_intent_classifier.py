@@ -204,7 +204,7 @@ def test_message_features_equal_scikit_learns_transform(trained, split) -> None:
         component._text(t) for t in [*HELD_OUT, "", "x", "ok ok ok", "\U0001f937 thx!!"]
     ]
     for text in texts:
-        ours = component._features.row(text)
+        ours = component.model.features.row(text)
         theirs = union.transform([text])
         assert ours.shape == theirs.shape
         assert abs(ours - theirs).max() < 1e-12
@@ -214,14 +214,14 @@ def test_message_features_equal_scikit_learns_transform(trained, split) -> None:
 def test_calibrated_scores_equal_scikit_learns_predict_proba(trained, split) -> None:
     component, _, _ = trained
     classifier = component.pipeline.named_steps["classifier"]
-    assert component._scores is not None  # the fast path is the one in use
+    assert component.model.scores is not None  # the fast path is the one in use
     texts = [e.get("text") for e in split[1]] + [*HELD_OUT, "x", "ok ok ok", "\U0001f937 thx!!"]
     compared = 0
     for text in texts:
-        row = component._features.row(component._text(text))
+        row = component.model.features.row(component._text(text))
         if row.nnz == 0:
             continue
-        ours = component._scores.probabilities(row)
+        ours = component.model.scores.probabilities(row)
         theirs = classifier.predict_proba(row)[0]
         assert np.abs(ours - theirs).max() < 1e-12
         assert ours.argmax() == theirs.argmax()
@@ -232,5 +232,59 @@ def test_calibrated_scores_equal_scikit_learns_predict_proba(trained, split) -> 
 def test_two_intents_use_scikit_learns_own_probabilities(tmp_path: Path, split) -> None:
     examples = [e for e in split[0] if e.get("intent") in ("greet", "goodbye")]
     component, _, _ = _train(tmp_path, examples)
-    assert component._scores is None
+    assert component.model.scores is None
     assert component.predict("hello there")[0][0] == "greet"
+
+
+@pytest.fixture(scope="module")
+def trained_with_embeddings(
+    tmp_path_factory: pytest.TempPathFactory, split: tuple[list[Message], list[Message]]
+) -> tuple[ShopIntentClassifier, LocalModelStorage, Resource]:
+    return _train(tmp_path_factory.mktemp("model"), split[0], embedding_weight=1.0)
+
+
+def test_with_embeddings_the_classifier_reads_both_blocks(trained_with_embeddings) -> None:
+    component, _, _ = trained_with_embeddings
+    width = component.pipeline.named_steps["classifier"].n_features_in_
+    assert width == component.model.features.size + 384
+    for text, intent in HELD_OUT.items():
+        assert _parse(component, text).get("intent")["name"] == intent
+
+
+def test_with_embeddings_scores_equal_scikit_learns_predict_proba(
+    trained_with_embeddings, split
+) -> None:
+    from bot.nlu.intent_classifier import _combine, shared_encoder
+
+    component, _, _ = trained_with_embeddings
+    classifier = component.pipeline.named_steps["classifier"]
+    texts = [e.get("text") for e in split[1]][:60] + list(HELD_OUT)
+    vectors = shared_encoder().encode(texts)
+    for text, vector in zip(texts, vectors, strict=True):
+        row = component.model.features.row(component._text(text))
+        ours = component.model.scores.probabilities(row, vector.astype(np.float64))
+        theirs = classifier.predict_proba(_combine(row, vector[None, :], 1.0, 1))[0]
+        assert np.abs(ours - theirs).max() < 1e-12
+
+
+def test_with_embeddings_persists_and_loads_to_identical_predictions(
+    trained_with_embeddings, split
+) -> None:
+    component, storage, resource = trained_with_embeddings
+    loaded = ShopIntentClassifier.load({"embedding_weight": 1.0}, storage, resource, _context())
+    for text in [e.get("text") for e in split[1]][:40] + list(HELD_OUT):
+        assert _parse(loaded, text).get("intent_ranking") == _parse(component, text).get(
+            "intent_ranking"
+        )
+
+
+def test_a_model_loaded_with_another_embedding_setting_is_refused(trained) -> None:
+    _, storage, resource = trained
+    with pytest.raises(InvalidConfigException, match="train again"):
+        ShopIntentClassifier.load({"embedding_weight": 1.0}, storage, resource, _context())
+
+
+def test_with_embeddings_unknown_text_still_falls_back(trained_with_embeddings) -> None:
+    component, _, _ = trained_with_embeddings
+    for text in ["", "   ", "\U0001f937"]:
+        assert _parse(component, text).get("intent") == {"name": None, "confidence": 0.0}
