@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.nlu.closing_intents import resolve  # noqa: E402
 from bot.nlu.external_eval import FALLBACK, load_external, score, split  # noqa: E402
-from bot.nlu.intent_classifier import IntentModel, normalise  # noqa: E402
-from bot.nlu.sentence_encoder import SentenceEncoder  # noqa: E402
+from bot.nlu.intent_classifier import IntentModel, normalise, shared_encoder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,12 @@ def fit(candidate: Candidate, texts: list[str], vectors: np.ndarray, labels: np.
     )
 
 
-def timed(predict: Callable[[], object], repeat: int) -> float:
+def median_ms(call: Callable[[str], object], texts: list[str]) -> float:
+    """The median time of `call(text)` over the texts, one at a time, in ms."""
     times = []
-    for _ in range(repeat):
+    for text in texts:
         started = time.perf_counter()
-        predict()
+        call(text)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -136,15 +137,13 @@ def main() -> None:
     texts, labels = training_examples()
     external = load_external(ROOT / "data" / "eval" / "external" / "utterances.csv")
     progress(f"{len(texts)} training examples, {len(external)} external messages")
-    encoder = SentenceEncoder()
+    encoder = shared_encoder()  # the one the bot uses (ONNX Runtime)
     started = time.perf_counter()
     vectors = encoder.encode(texts)
     external_vectors = encoder.encode([u.text for u in external])
     progress(f"embedded every text in {time.perf_counter() - started:.0f} s")
     sample = [u.text for u in external[:: max(1, len(external) // args.speed_messages)]]
-    encode_ms = statistics.median(
-        timed(lambda t=t: encoder.encode([t]), 1) for t in sample  # type: ignore[misc]
-    )
+    encode_ms = median_ms(lambda text: encoder.encode([text]), sample)
     rows = []
     for candidate in chosen:
         progress(f"{candidate.name}: cross-validating")
@@ -161,10 +160,7 @@ def main() -> None:
             for half in ("dev", "test")
         }
         overall = score(external, predictions)
-        classify_ms = statistics.median(
-            timed(lambda t=t: model.predict(t, external_vectors[0]), 1)  # type: ignore[misc]
-            for t in sample
-        )
+        classify_ms = median_ms(partial(model.predict, vector=external_vectors[0]), sample)
         parse_ms = classify_ms + (encode_ms if candidate.embedding_weight else 0.0)
         rows.append((candidate, macro_f1, accuracy, overall, by_half, parse_ms))
         weakest = sorted(overall["all"].per_intent.items(), key=lambda kv: kv[1][0] / kv[1][1])[:6]
