@@ -46,8 +46,12 @@ class Candidate:
 
 
 CANDIDATES = [
-    Candidate("tfidf", "TF-IDF words 1-2 + chars 2-5, calibrated linear SVM (production before)", 0.0),
-    Candidate("minilm", "MiniLM-L6 sentence embedding alone, calibrated linear SVM", 1.0, tfidf=False),
+    Candidate(
+        "tfidf", "TF-IDF words 1-2 + chars 2-5, calibrated linear SVM (production before)", 0.0
+    ),
+    Candidate(
+        "minilm", "MiniLM-L6 sentence embedding alone, calibrated linear SVM", 1.0, tfidf=False
+    ),
     Candidate("tfidf+minilm", "both, the embedding weighted 1", 1.0),
     Candidate("tfidf+minilm x0.5", "both, the embedding weighted 0.5", 0.5),
     Candidate("tfidf+minilm x2", "both, the embedding weighted 2", 2.0),
@@ -107,7 +111,9 @@ def cross_validate(
     )
 
 
-def fit(candidate: Candidate, texts: list[str], vectors: np.ndarray, labels: np.ndarray) -> IntentModel:
+def fit(
+    candidate: Candidate, texts: list[str], vectors: np.ndarray, labels: np.ndarray
+) -> IntentModel:
     return IntentModel.fit(
         [normalise(t) for t in texts] if candidate.tfidf else None,
         vectors if candidate.embedding_weight else None,
@@ -155,8 +161,10 @@ def main() -> None:
             for i, u in enumerate(external)
         ]
         by_half = {
-            half: score([u for u in external if split(u) == half],
-                        [p for u, p in zip(external, predictions, strict=True) if split(u) == half])
+            half: score(
+                [u for u in external if split(u) == half],
+                [p for u, p in zip(external, predictions, strict=True) if split(u) == half],
+            )
             for half in ("dev", "test")
         }
         overall = score(external, predictions)
@@ -169,7 +177,9 @@ def main() -> None:
             + ", ".join(f"{i} {r / n:.2f}" for i, (r, n) in weakest)
         )
     print(f"\n{len(texts)} training examples, {args.folds}-fold CV; external n={len(external)}")
-    print("| candidate | in-house macro-F1 | in-house acc. | external all | Bitext | CLINC150 | dev half | test half | ms / message |")
+    print(
+        "| candidate | in-house macro-F1 | in-house acc. | external all | Bitext | CLINC150 | dev half | test half | ms / message |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for candidate, macro_f1, accuracy, overall, by_half, parse_ms in rows:
         print(

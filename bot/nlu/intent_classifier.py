@@ -223,7 +223,9 @@ class CalibratedScores:
         self.b = np.array([c.b_ for c in fitted.calibrators], dtype=np.float64)
         self.order = order
 
-    def probabilities(self, row: scipy.sparse.csr_matrix, dense: np.ndarray | None = None) -> np.ndarray:
+    def probabilities(
+        self, row: scipy.sparse.csr_matrix, dense: np.ndarray | None = None
+    ) -> np.ndarray:
         """`predict_proba(x)[0]` for x = the 1 x n sparse `row`, then the `dense` values."""
         scores = row.data @ self.coef[row.indices] + self.intercept
         if dense is not None and len(dense):
@@ -375,9 +377,7 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         self.name = name
         self._model_storage = model_storage
         self._resource = resource
-        self.model = (
-            IntentModel(pipeline, self.embedding_weight) if pipeline is not None else None
-        )
+        self.model = IntentModel(pipeline, self.embedding_weight) if pipeline is not None else None
         if self.model is not None and self.model.features is not None:
             expected = self.model.features.size + (EMBEDDING_SIZE if self.embedding_weight else 0)
             width = self.model.pipeline.named_steps["classifier"].n_features_in_

@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 
 from bot.nlu.sentence_encoder import (
-    MAX_TOKENS,
     MODEL_FILES,
+    BatchEncoder,
     EncoderUnavailable,
     default_model_dir,
+    load_tokenizer,
 )
 
 OPSET = 17
@@ -294,7 +295,7 @@ def model_bytes(
     return data
 
 
-class OnnxSentenceEncoder:
+class OnnxSentenceEncoder(BatchEncoder):
     """Text in, unit-length 384-dimensional vectors out (same interface as `SentenceEncoder`)."""
 
     def __init__(
@@ -312,8 +313,6 @@ class OnnxSentenceEncoder:
             raise EncoderUnavailable(
                 "onnxruntime is not installed: pip install onnxruntime==1.19.2 onnx==1.16.2"
             ) from error
-        from tokenizers import Tokenizer
-
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
         data = model_bytes(directory, fused=fused, quantized=quantized, cache_dir=cache_dir)
         options = ort.SessionOptions()
@@ -325,22 +324,7 @@ class OnnxSentenceEncoder:
         self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         config = json.loads((directory / "config.json").read_text())
         self.dimension = int(config["hidden_size"])
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """One unit-length float32 row per text (a text of no tokens gets [CLS] [SEP] only)."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        # Similar lengths together, so that a batch pads little.
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._forward([ids[i] for i in chunk])
-        return out
+        self.tokenizer = load_tokenizer(directory)
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in batch)

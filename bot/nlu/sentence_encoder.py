@@ -15,9 +15,11 @@ sentence-transformers computes for the same sentences.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.special import erf
@@ -58,7 +60,9 @@ class _Layer:
     norm2: tuple[np.ndarray, np.ndarray]
 
 
-def _layer_norm(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
+def _layer_norm(
+    x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray], eps: float
+) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     centred = x - mean
     variance = (centred * centred).mean(axis=-1, keepdims=True)
@@ -71,12 +75,45 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)).astype(x.dtype))
 
 
-class SentenceEncoder:
-    """Text in, unit-length 384-dimensional vectors out."""
+def load_tokenizer(directory: Path) -> Any:
+    """The model's WordPiece tokenizer, cutting a text to MAX_TOKENS, padding nothing."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    return tokenizer
+
+
+class BatchEncoder(ABC):
+    """Texts to token ids, in batches of similar length, through `_forward`."""
+
+    tokenizer: Any
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """One unit-length float32 row per text (a text of no tokens gets [CLS] [SEP] only)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        out = np.empty((len(ids), self.dimension), dtype=np.float32)
+        # Similar lengths together, so that a batch pads little.
+        order = np.argsort([len(i) for i in ids], kind="stable")
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = self._forward([ids[i] for i in chunk])
+        return out
+
+    @abstractmethod
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        """Unit-length vectors of a batch of token-id lists."""
+
+
+class SentenceEncoder(BatchEncoder):
+    """Text in, unit-length 384-dimensional vectors out: the numpy reference."""
 
     def __init__(self, model_dir: Path | None = None) -> None:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
         missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
@@ -121,22 +158,7 @@ class SentenceEncoder:
                     norm2=norm(f"{p}.output.LayerNorm"),
                 )
             )
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """One unit-length float32 row per text (a text of no tokens gets [CLS] [SEP] only)."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        # Similar lengths together, so that a batch pads little.
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._forward([ids[i] for i in chunk])
-        return out
+        self.tokenizer = load_tokenizer(directory)
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         lengths = np.array([len(ids) for ids in batch])

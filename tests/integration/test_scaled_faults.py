@@ -7,7 +7,8 @@ an answer is in the tracker store, nothing is stored twice that was sent once, a
 conversation summaries end exactly those of the tracker store. Each prints what the customers
 saw (failed messages, the slowest reply). Skipped, naming what is missing, without PostgreSQL,
 Redis, RabbitMQ and nginx; the RabbitMQ and Redis runs also need root (`rabbitmqctl`, starting
-redis-server as it ran).
+redis-server as it ran). The PostgreSQL run puts both databases on a cluster of its own
+(tests/integration/private_postgres.py), so that stopping it touches no other test.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.integration.private_postgres import private_postgres
 from tests.integration.scaled_chats import (
     Outcome,
     Survival,
@@ -232,3 +234,23 @@ def test_a_replica_killed_mid_load(scaled_bot):
     assert kept.completed >= len(outcomes) - CONCURRENCY
     assert scaled_bot.pid("rasa-replica-1") != old
     _healthy(scaled_bot, timeout=180)  # and the profile brought replica 1 back
+
+
+def test_postgresql_restarted_during_chats(tmp_path_factory):
+    """Both databases on a cluster of the test's own, stopped for 10 s and started again."""
+    down_for = 10.0
+    with private_postgres() as cluster:
+        profile = start_scaled_profile(tmp_path_factory, admin_url=cluster.url)
+        bot = next(profile)
+        try:
+            outcomes, at = _chats_during(
+                bot, "postgresql", lambda: cluster.restart(down_for), tail=10.0
+            )
+            _healthy(bot, timeout=120)
+            kept = _assert_survived(bot, "postgresql", outcomes, at)
+            # The conversations went on once the databases were back.
+            later = [o for o in outcomes if o.latencies and o.latencies[0][0] > at + down_for + 2]
+            assert later and all(o.thanked for o in later)
+            assert kept.completed >= len(outcomes) - CONCURRENCY
+        finally:
+            profile.close()

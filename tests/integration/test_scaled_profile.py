@@ -143,15 +143,20 @@ def scaled_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledBot]:
     yield from start_scaled_profile(tmp_path_factory)
 
 
-def start_scaled_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledBot]:
-    """The profile on temporary databases and its own queue, until the generator is closed."""
+def start_scaled_profile(
+    tmp_path_factory: pytest.TempPathFactory, admin_url: str = ADMIN_URL
+) -> Iterator[ScaledBot]:
+    """The profile on temporary databases and its own queue, until the generator is closed.
+
+    The databases are made on the PostgreSQL server of `admin_url` (a test's own cluster, for a
+    test that restarts it)."""
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does).")
     var_dir = tmp_path_factory.mktemp("scaled")
     name = f"supportbot_scaled_{uuid.uuid4().hex[:8]}"
-    database_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    database_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     tracker_url = (
-        make_url(ADMIN_URL).set(database=f"{name}_tracker").render_as_string(hide_password=False)
+        make_url(admin_url).set(database=f"{name}_tracker").render_as_string(hide_password=False)
     )
     rasa_ports, action_ports = [free_port(), free_port()], [free_port(), free_port()]
     public_port, web_port = free_port(), free_port()
@@ -184,7 +189,7 @@ def start_scaled_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     reason = _skip_reason(profile_environment(env, PROJECT_ROOT / "deploy" / "scaled.env"))
     if reason:
         pytest.skip(reason)
-    admin = sa.create_engine(ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
     log = var_dir / "serve.log"
     bot = ScaledBot(
         f"http://127.0.0.1:{public_port}",
