@@ -5,13 +5,23 @@ What it measures
     `supportbot serve --profile scaled --replicas N` on fresh PostgreSQL databases (app and
     tracker, created here and dropped afterwards), Redis and RabbitMQ, with free ports, and
     seeds the demo shop. Then `--concurrency` simulated customers (default 16 at once) hold
-    `--conversations` whole conversations in total (default 300), each over the REST
-    channel through nginx: a signed-in customer asks where their order is, says that is all,
-    answers the NPS and CSAT questions and leaves a comment (6 messages). It reports per
-    replica count: conversations, messages, errors (HTTP errors, timeouts, a conversation
-    that did not end with the survey's thanks), messages per second (answered messages /
-    wall time), the p50/p95/p99 latency of one message in ms, and how nginx spread the
-    messages over the replicas (its X-Supportbot-Replica header).
+    `--conversations` whole conversations in total (default 300) through nginx, on each
+    channel of `--channels`: a signed-in customer asks where their order is, says that is
+    all, answers the NPS and CSAT questions and leaves a comment (6 messages). It reports per
+    replica count and channel: conversations, messages, errors (HTTP errors, timeouts, a
+    conversation that did not end with the survey's thanks), messages per second (answered
+    messages / wall time), the p50/p95/p99 latency of one message in ms, and how nginx spread
+    the messages over the replicas (its X-Supportbot-Replica header; REST only).
+
+    rest      `POST /webhooks/rest/webhook`; a message's latency is the time to the whole reply.
+    socketio  the widget's own protocol over a WebSocket (engine.io 4, as the widget speaks it
+              once upgraded): `session_request`, then `user_uttered` per message, the
+              bot's messages arriving as `bot_uttered` events one by one. A message's latency
+              is the time to the last of its replies, the turn being over when no other reply
+              came for `--quiet` s (0.5; that wait is not counted). nginx routes socket.io by
+              the client's address (sticky), so from one machine every socket goes to one
+              replica: the figures for several replicas say what one replica does beside the
+              REST load's replicas, not what the spread would be with many visitors.
 
     Then it checks that nothing was lost: every completed survey is a row of
     survey_responses (PostgreSQL, app database), and every answered message is a user
@@ -97,6 +107,7 @@ class Tally:
 @dataclass(frozen=True)
 class Result:
     replicas: int
+    channel: str
     concurrency: int
     conversations: int
     messages: int
@@ -306,6 +317,96 @@ async def converse(
         tally.error(f"not thanked for the survey: {last!r:.200}")
 
 
+class SocketIO:
+    """The socket.io protocol (engine.io 4) over one WebSocket, as the widget speaks it once
+    upgraded: what python-socketio's own client would do, which needs a newer aiohttp than
+    Rasa 3.6 allows. Events are `42["name", data]` frames; the server's pings ("2") get pongs."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        self.origin = url
+        self.timeout = timeout
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._socket: Any = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SocketIO:
+        import websockets
+
+        self._socket = await websockets.connect(  # type: ignore[attr-defined]
+            self.url, origin=self.origin, open_timeout=self.timeout, max_size=2**22
+        )
+        opened = await asyncio.wait_for(self._socket.recv(), self.timeout)
+        if not str(opened).startswith("0"):
+            raise ConnectionError(f"no engine.io handshake: {opened!r:.100}")
+        await self._socket.send("40")
+        connected = await asyncio.wait_for(self._socket.recv(), self.timeout)
+        if not str(connected).startswith("40"):
+            raise ConnectionError(f"socket.io refused the connection: {connected!r:.100}")
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        with contextlib.suppress(Exception):
+            await self._socket.close()
+
+    async def _read(self) -> None:
+        async for frame in self._socket:
+            if frame == "2":
+                await self._socket.send("3")
+            elif isinstance(frame, str) and frame.startswith("42"):
+                name, *data = json.loads(frame[2:])
+                self.events.put_nowait((name, data[0] if data else None))
+
+    async def emit(self, name: str, data: Any) -> None:
+        await self._socket.send("42" + json.dumps([name, data]))
+
+    async def next_event(self, timeout: float) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+
+async def converse_socketio(
+    url: str, conversation: Conversation, tally: Tally, timeout: float, quiet: float
+) -> None:
+    """One conversation over socket.io, as the widget holds it."""
+    last: list[dict[str, Any]] = []
+    try:
+        async with SocketIO(url, timeout) as socket:
+            await socket.emit("session_request", {"session_id": conversation.sender})
+            name, _ = await socket.next_event(timeout)
+            if name != "session_confirm":
+                raise ConnectionError(f"no session_confirm but {name}")
+            for text in conversation.messages:
+                started = time.perf_counter()
+                await socket.emit(
+                    "user_uttered",
+                    {
+                        "message": text,
+                        "session_id": conversation.sender,
+                        "metadata": conversation.metadata,
+                    },
+                )
+                last = [(await socket.next_event(timeout))[1]]
+                finished = time.perf_counter()
+                while True:  # the turn's other replies, until none comes for `quiet` s
+                    try:
+                        last.append((await socket.next_event(quiet))[1])
+                    except asyncio.TimeoutError:
+                        break
+                    finished = time.perf_counter()
+                tally.latencies_ms.append((finished - started) * 1000)
+                tally.answered[conversation.sender] += 1
+    except (OSError, ConnectionError, asyncio.TimeoutError, ValueError) as error:
+        tally.error(f"{type(error).__name__}: {error}")
+        return
+    if any(THANKS in ((reply or {}).get("text") or "") for reply in last):
+        tally.completed.append(conversation.sender)
+    else:
+        tally.error(f"not thanked for the survey: {last!r:.200}")
+
+
 async def run_load(
     session: aiohttp.ClientSession,
     url: str,
@@ -313,13 +414,19 @@ async def run_load(
     concurrency: int,
     progress: Progress,
     label: str,
+    channel: str = "rest",
+    args: argparse.Namespace | None = None,
 ) -> tuple[Tally, float]:
     tally = Tally()
     queue = iter(todo)
 
     async def customer() -> None:
         for conversation in queue:
-            await converse(session, url, conversation, tally)
+            if channel == "socketio":
+                assert args is not None
+                await converse_socketio(url, conversation, tally, args.timeout, args.quiet)
+            else:
+                await converse(session, url, conversation, tally)
 
     async def report() -> None:
         while True:
@@ -366,27 +473,57 @@ def stored(
     return int(surveys), int(messages)
 
 
-async def measure(args: argparse.Namespace, replicas: int, progress: Progress) -> Result:
+async def measure(args: argparse.Namespace, replicas: int, progress: Progress) -> list[Result]:
+    """One result per channel, on one deployment with `replicas` replicas."""
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
+    results = []
     async with (
         aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
         scaled_profile(args, replicas, session, progress) as deployment,
     ):
-        run = uuid.uuid4().hex[:6]
-        warm = conversations(deployment, args.warmup, f"{run}-warm")
-        progress.phase(f"{replicas} replica(s): warm-up, {len(warm)} conversations")
-        warm_tally, _ = await run_load(session, deployment.public_url, warm, 2, progress, "warm-up")
-        if not warm_tally.completed:
-            raise BenchmarkError(f"no warm-up conversation completed: {warm_tally.error_samples}")
-        todo = conversations(deployment, args.conversations, run)
-        label = f"{replicas} replica(s), {args.concurrency} at once"
-        tally, seconds = await run_load(
-            session, deployment.public_url, todo, args.concurrency, progress, label
-        )
-        progress.phase(f"{label}: checking the databases")
-        await asyncio.sleep(2)  # the summaries and the broker go on beside the replies
-        surveys, messages = stored(deployment, [c.sender for c in todo], tally.completed)
+        for channel in args.channels:
+            run = f"{channel}-{uuid.uuid4().hex[:6]}"
+            warm = conversations(deployment, args.warmup, f"{run}-warm")
+            progress.phase(f"{replicas} replica(s), {channel}: warm-up, {len(warm)} conversations")
+            warm_tally, _ = await run_load(
+                session, deployment.public_url, warm, 2, progress, "warm-up", channel, args
+            )
+            if not warm_tally.completed:
+                raise BenchmarkError(
+                    f"no warm-up conversation completed over {channel}: {warm_tally.error_samples}"
+                )
+            todo = conversations(deployment, args.conversations, run)
+            label = f"{replicas} replica(s), {channel}, {args.concurrency} at once"
+            tally, seconds = await run_load(
+                session,
+                deployment.public_url,
+                todo,
+                args.concurrency,
+                progress,
+                label,
+                channel,
+                args,
+            )
+            progress.phase(f"{label}: checking the databases")
+            await asyncio.sleep(2)  # the summaries and the broker go on beside the replies
+            surveys, messages = stored(deployment, [c.sender for c in todo], tally.completed)
+            results.append(
+                _result(replicas, channel, args, todo, tally, seconds, surveys, messages)
+            )
+    return results
+
+
+def _result(
+    replicas: int,
+    channel: str,
+    args: argparse.Namespace,
+    todo: Sequence[Conversation],
+    tally: Tally,
+    seconds: float,
+    surveys: int,
+    messages: int,
+) -> Result:
     latencies = np.asarray(tally.latencies_ms, dtype=float)
     p50, p95, p99 = (
         (round(float(v), 1) for v in np.percentile(latencies, [50, 95, 99]))
@@ -396,6 +533,7 @@ async def measure(args: argparse.Namespace, replicas: int, progress: Progress) -
     sent = sum(tally.answered.values())
     return Result(
         replicas=replicas,
+        channel=channel,
         concurrency=args.concurrency,
         conversations=len(todo),
         messages=int(latencies.size),
@@ -420,12 +558,12 @@ def _ms(value: float | None) -> str:
 
 def format_table(results: Sequence[Result], load_before: str) -> str:
     header = (
-        f"{'replicas':>8}{'conc':>6}{'convs':>7}{'msgs':>7}{'errors':>7}{'msgs/s':>8}"
+        f"{'replicas':>8}{'channel':>9}{'conc':>6}{'convs':>7}{'msgs':>7}{'errors':>7}{'msgs/s':>8}"
         f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}  {'surveys stored':>15}  {'msgs stored':>12}"
         f"  {'lost':>4}  by replica"
     )
     lines = [
-        f"Whole conversations (6 messages, survey included) over REST through nginx "
+        f"Whole conversations (6 messages, survey included) through nginx "
         f"(load average before: {load_before})",
         "",
         header,
@@ -434,14 +572,14 @@ def format_table(results: Sequence[Result], load_before: str) -> str:
     for r in results:
         split = " ".join(f"{k}:{v}" for k, v in r.by_replica.items())
         lines.append(
-            f"{r.replicas:>8}{r.concurrency:>6}{r.conversations:>7}{r.messages:>7}{r.errors:>7}"
+            f"{r.replicas:>8}{r.channel:>9}{r.concurrency:>6}{r.conversations:>7}{r.messages:>7}{r.errors:>7}"
             f"{r.messages_per_second:>8.1f}{_ms(r.p50_ms):>8}{_ms(r.p95_ms):>8}{_ms(r.p99_ms):>8}"
             f"  {f'{r.surveys_stored}/{r.surveys_completed}':>15}"
             f"  {f'{r.messages_stored}/{r.messages}':>12}  {r.lost:>4}  {split}"
         )
     for r in results:
         for sample in r.error_samples:
-            lines.append(f"error ({r.replicas} replica(s)): {sample}")
+            lines.append(f"error ({r.replicas} replica(s), {r.channel}): {sample}")
     return "\n".join(lines)
 
 
@@ -455,6 +593,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--conversations", type=int, default=300, help="conversations per replica count")
     add("--warmup", type=int, default=4, help="unmeasured conversations first")
     add("--timeout", type=float, default=60, help="seconds per request")
+    add(
+        "--channels",
+        nargs="+",
+        choices=["rest", "socketio"],
+        default=["rest", "socketio"],
+        help="the channels to load, one after the other on the same deployment",
+    )
+    add(
+        "--quiet",
+        type=float,
+        default=0.5,
+        help="socket.io: seconds without a reply that end a turn",
+    )
     add("--start-timeout", type=float, default=300, help="seconds to wait for the profile")
     add(
         "--postgres-url",
@@ -480,12 +631,13 @@ async def run_all(args: argparse.Namespace, progress: Progress) -> list[Result]:
         loop.add_signal_handler(signum, task.cancel)
     results = []
     for replicas in args.replicas:
-        result = await measure(args, replicas, progress)
-        progress.phase(
-            f"{replicas} replica(s): {result.messages} messages, {result.errors} errors, "
-            f"{result.messages_per_second:.1f} msgs/s, p95 {_ms(result.p95_ms)} ms, lost {result.lost}"
-        )
-        results.append(result)
+        for result in await measure(args, replicas, progress):
+            progress.phase(
+                f"{replicas} replica(s), {result.channel}: {result.messages} messages, "
+                f"{result.errors} errors, {result.messages_per_second:.1f} msgs/s, "
+                f"p95 {_ms(result.p95_ms)} ms, lost {result.lost}"
+            )
+            results.append(result)
     return results
 
 
