@@ -115,7 +115,9 @@ class Services:
 def bootstrap(settings: Settings | None = None, now: Callable[[], datetime] = _utcnow) -> Services:
     """Build the services for `settings` (from the environment when None)."""
     settings = settings or Settings.from_env()
-    engine = create_db_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    engine = create_db_engine(
+        settings.database_url, settings.sqlite_busy_timeout_ms, settings.db_outage_wait_seconds
+    )
     return Services(
         settings=settings,
         engine=engine,

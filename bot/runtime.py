@@ -94,6 +94,8 @@ def endpoints_config(settings: Settings, environ: dict[str, str] | None = None) 
                 "no conversation summary would be written"
             )
         config["tracker_store"]["summarize"] = False
+    if settings.db_outage_wait_seconds > 0:
+        config["tracker_store"]["outage_wait"] = settings.db_outage_wait_seconds
     if environ.get("LOCK_STORE_URL"):
         config["lock_store"] = lock_store_config(environ["LOCK_STORE_URL"])
     if environ.get("EVENT_BROKER_URL"):

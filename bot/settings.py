@@ -100,6 +100,9 @@ class Settings:
     monitor_interval_seconds: int = 900
     # How long a SQLite writer waits for a lock before giving up.
     sqlite_busy_timeout_ms: int = 5000
+    # How long the servers wait for a database server that refuses connections (restarting)
+    # before a message fails; 0: not at all. The scaled profile sets it (deploy/scaled.env).
+    db_outage_wait_seconds: float = 0.0
     # Messages a Rasa worker answers at once, the others in order of arrival (0: no limit);
     # the benchmark chose it (README, "Chat speed").
     messages_at_once: int = 4
@@ -193,6 +196,7 @@ class Settings:
             min_sample_size=int(_env("SUPPORTBOT_MIN_SAMPLE_SIZE", "10")),
             monitor_interval_seconds=int(_env("SUPPORTBOT_MONITOR_INTERVAL", "900")),
             sqlite_busy_timeout_ms=int(_env("SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS", "5000")),
+            db_outage_wait_seconds=float(_env("SUPPORTBOT_DB_OUTAGE_WAIT", "0")),
             messages_at_once=int(_env("SUPPORTBOT_MESSAGES_AT_ONCE", "4")),
             rasa_speedups=_flag("SUPPORTBOT_RASA_SPEEDUPS", default=True),
             summaries_from=_env("SUPPORTBOT_SUMMARIES_FROM", "tracker_store").strip().lower(),

@@ -38,9 +38,11 @@ import asyncio
 import atexit
 import json
 import logging
+import time
 import weakref
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -56,6 +58,8 @@ from bot.storage.session import create_db_engine, session_scope
 from bot.transcripts.summaries import summarize_signed_conversation
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Set on a tracker this store read or saved: how many of its events the database holds.
 _STORED_EVENTS = "_supportbot_stored_events"
@@ -75,9 +79,13 @@ class SummarizingTrackerStore(SQLTrackerStore):
         summary_delay: float = DEFAULT_SUMMARY_DELAY,
         cached_trackers: int = DEFAULT_CACHED_TRACKERS,
         summarize: bool = True,
+        outage_wait: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # Seconds a read or a save waits for a database that is down (SUPPORTBOT_DB_OUTAGE_WAIT):
+        # Rasa would otherwise answer from memory and drop what it could not store.
+        self.outage_wait = float(outage_wait)
         # False where `supportbot consume-events` summarises from the event broker instead
         # (SUPPORTBOT_SUMMARIES_FROM=broker, written into the endpoints file).
         self.summarize = bool(summarize)
@@ -100,11 +108,37 @@ class SummarizingTrackerStore(SQLTrackerStore):
 
     # --- reading -----------------------------------------------------------------------------
 
+    async def _through_outage(self, work: Callable[[], T]) -> T:
+        """`work()`, tried again while the database is unreachable, for up to `outage_wait` s.
+
+        A read, or a save whose transaction the error rolled back, is safe to repeat. The
+        waits are on the event loop, so the other chats go on meanwhile."""
+        deadline = time.monotonic() + self.outage_wait
+        delay = 0.2
+        while True:
+            try:
+                return work()
+            except sa.exc.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning(
+                    f"The tracker store's database is unreachable; again in {delay:.1f} s"
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         """The tracker saved last if the database still ends with its last event; otherwise
         Rasa's read, taking only the events' JSON from the database."""
+        return await self._through_outage(
+            lambda: self._read(sender_id, fetch_events_from_all_sessions)
+        )
+
+    def _read(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         kept = None if fetch_events_from_all_sessions else self._trackers.pop(sender_id, None)
         query = self._queries.all_data if fetch_events_from_all_sessions else self._queries.data
         with self.session_scope() as session:
@@ -124,32 +158,36 @@ class SummarizingTrackerStore(SQLTrackerStore):
     def _stored_last_event_id(self, session: Session, sender_id: str) -> int | None:
         return session.execute(self._queries.last_event_id, {"sender_id": sender_id}).scalar()
 
-    def _stored_count(self, session: Session, tracker: DialogueStateTracker) -> int:
-        """How many of the tracker's events are stored: known after a read or a save of this
-        tracker object, otherwise counted in the database as Rasa does."""
-        stored = tracker.__dict__.pop(_STORED_EVENTS, None)
-        if stored is None:  # Rasa's count: the events of the latest session in the database
-            stored = session.execute(self._queries.count, {"sender_id": tracker.sender_id}).scalar()
-        return int(stored)
-
     # --- writing -----------------------------------------------------------------------------
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events as Rasa does; the session's summary follows shortly."""
         await self.stream_events(tracker)
         events = list(tracker.events)
-        with self.session_scope() as session:
-            stored = self._stored_count(session, tracker)
-            rows = [_event_row(tracker.sender_id, event) for event in events[stored:]]
-            if rows:  # one multi-row INSERT instead of an ORM object per event
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            last_event_id = self._stored_last_event_id(session, tracker.sender_id)
-            session.commit()
+        known = tracker.__dict__.pop(_STORED_EVENTS, None)
+        last_event_id = await self._through_outage(lambda: self._write(tracker, events, known))
         setattr(tracker, _STORED_EVENTS, len(events))
         self._keep(tracker, last_event_id)
         if self.summarize:
             self._unsummarised[tracker.sender_id] = events
             self._summarize_soon()
+
+    def _write(
+        self, tracker: DialogueStateTracker, events: list[Event], known: int | None
+    ) -> int | None:
+        """Insert the events not stored yet in one transaction; the last stored event's id."""
+        with self.session_scope() as session:
+            stored = known
+            if stored is None:  # Rasa's count: the events of the latest session in the database
+                stored = session.execute(
+                    self._queries.count, {"sender_id": tracker.sender_id}
+                ).scalar()
+            rows = [_event_row(tracker.sender_id, event) for event in events[int(stored) :]]
+            if rows:  # one multi-row INSERT instead of an ORM object per event
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            last_event_id = self._stored_last_event_id(session, tracker.sender_id)
+            session.commit()
+        return last_event_id
 
     def _keep(self, tracker: DialogueStateTracker, last_event_id: int | None) -> None:
         """Keep the tracker for the next read, as that read would rebuild it.

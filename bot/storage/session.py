@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,8 +28,33 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return enable
 
 
-def create_db_engine(url: str, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite files get their folder created and sensible pragmas."""
+def _connect_waiting(seconds: float) -> Callable[..., Any]:
+    """A `do_connect` hook: while the server refuses connections (restarting), try again for
+    up to `seconds`, waiting 0.2 s and doubling to 2 s, before the error reaches the caller."""
+
+    def do_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        deadline = time.monotonic() + seconds
+        delay = 0.2
+        while True:
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except dialect.dbapi.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    return do_connect
+
+
+def create_db_engine(
+    url: str, sqlite_busy_timeout_ms: int = 5000, outage_wait: float = 0.0, **kwargs: Any
+) -> Engine:
+    """An engine for `url`; SQLite files get their folder created and sensible pragmas.
+
+    A server database's engine checks a pooled connection before using it (so one closed by a
+    restart of the server is replaced) and, with `outage_wait` > 0, waits that long for a
+    server that refuses connections."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Amounts are Numeric(10, 2): SQLite keeps them as floats, and SQLAlchemy reads them
@@ -51,7 +77,10 @@ def create_db_engine(url: str, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any
         engine = create_engine(url, future=True, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, future=True, pool_pre_ping=True, **kwargs)
+    if outage_wait > 0:
+        event.listen(engine, "do_connect", _connect_waiting(outage_wait))
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -403,7 +403,9 @@ def consume_events(settings: Settings, ready_file: Path | None = None) -> int:
         logger.error("EVENT_BROKER_URL is not set: there is no queue to consume")
         return 2
     services = bootstrap(settings)
-    tracker_engine = create_db_engine(settings.tracker_db_url, settings.sqlite_busy_timeout_ms)
+    tracker_engine = create_db_engine(
+        settings.tracker_db_url, settings.sqlite_busy_timeout_ms, settings.db_outage_wait_seconds
+    )
     writer = SummaryWriter(
         tracker_engine,
         services.session_factory,
