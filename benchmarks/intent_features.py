@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -104,11 +103,18 @@ def cross_validate(
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=42).split(texts, labels):
         model = fit(candidate, [texts[i] for i in train], vectors[train], labels[train])
         for i in test:
-            predicted[i] = answered(model.predict(texts[i], vectors[i]), *settings)
+            predicted[i] = answered(
+                model.predict(_text(candidate, texts[i]), vectors[i]), *settings
+            )
     return (
         float(f1_score(labels, predicted.astype(str), average="macro")),
         float(accuracy_score(labels, predicted.astype(str))),
     )
+
+
+def _text(candidate: Candidate, text: str) -> str:
+    """What the model reads of a message: normalised, as the bot's classifier does."""
+    return normalise(text) if candidate.tfidf else text
 
 
 def fit(
@@ -143,7 +149,7 @@ def main() -> None:
     texts, labels = training_examples()
     external = load_external(ROOT / "data" / "eval" / "external" / "utterances.csv")
     progress(f"{len(texts)} training examples, {len(external)} external messages")
-    encoder = shared_encoder()  # the one the bot uses (ONNX Runtime)
+    encoder = shared_encoder()  # the one the bot uses (ONNX Runtime, int8 weights)
     started = time.perf_counter()
     vectors = encoder.encode(texts)
     external_vectors = encoder.encode([u.text for u in external])
@@ -157,7 +163,7 @@ def main() -> None:
         progress(f"{candidate.name}: external set")
         model = fit(candidate, texts, vectors, labels)
         predictions = [
-            answered(model.predict(u.text, external_vectors[i]), *settings)
+            answered(model.predict(_text(candidate, u.text), external_vectors[i]), *settings)
             for i, u in enumerate(external)
         ]
         by_half = {
@@ -168,7 +174,10 @@ def main() -> None:
             for half in ("dev", "test")
         }
         overall = score(external, predictions)
-        classify_ms = median_ms(partial(model.predict, vector=external_vectors[0]), sample)
+        classify_ms = median_ms(
+            lambda text, m=model, c=candidate: m.predict(_text(c, text), external_vectors[0]),
+            sample,
+        )
         parse_ms = classify_ms + (encode_ms if candidate.embedding_weight else 0.0)
         rows.append((candidate, macro_f1, accuracy, overall, by_half, parse_ms))
         weakest = sorted(overall["all"].per_intent.items(), key=lambda kv: kv[1][0] / kv[1][1])[:6]

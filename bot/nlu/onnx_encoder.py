@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -289,7 +290,7 @@ def model_bytes(
     data = quantize(model) if quantized else model.SerializeToString()
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".tmp")
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")  # processes may build it at once
         partial.write_bytes(data)
         partial.replace(cached)
     return data
