@@ -1,4 +1,4 @@
-"""The bot's intent classifier: TF-IDF word and character n-grams, a linear SVM, Platt scaling.
+"""The bot's intent classifier: TF-IDF n-grams and a sentence embedding, a linear SVM, Platt scaling.
 
 Why not Rasa's LogisticRegressionClassifier
     With word and char_wb 1-4 counts it reaches a 5-fold cross-validated macro-F1 of about 0.90
@@ -48,6 +48,12 @@ The model
             of a 5-fold cross-validation (`CalibratedClassifierCV(..., method="sigmoid",
             ensemble=False)`), normalised to sum to 1, so the FallbackClassifier's threshold on
             the top confidence means what it says.
+
+    embedding  with `embedding_weight` > 0, the message's all-MiniLM-L6-v2 sentence embedding
+            (384 numbers of unit length, bot/nlu/onnx_encoder.py; int8 weights with
+            `embedding_int8`) times that weight, after the n-gram columns. It carries what the
+            n-grams miss: other words for the same request ("reimbursement" for a refund).
+            Chosen with benchmarks/intent_features.py (README, "Choosing the pipeline").
 
     A message with no n-gram the model has seen (empty, only emoji or punctuation) gets the
     intent None with confidence 0.0, as Rasa's DIETClassifier does for a message without
