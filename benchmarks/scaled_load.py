@@ -53,8 +53,9 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -408,25 +409,19 @@ async def converse_socketio(
 
 
 async def run_load(
-    session: aiohttp.ClientSession,
-    url: str,
+    talk: Callable[[Conversation, Tally], Awaitable[None]],
     todo: Sequence[Conversation],
     concurrency: int,
     progress: Progress,
     label: str,
-    channel: str = "rest",
-    args: argparse.Namespace | None = None,
 ) -> tuple[Tally, float]:
+    """`todo`'s conversations, `concurrency` at once, each held by `talk` (one channel's)."""
     tally = Tally()
     queue = iter(todo)
 
     async def customer() -> None:
         for conversation in queue:
-            if channel == "socketio":
-                assert args is not None
-                await converse_socketio(url, conversation, tally, args.timeout, args.quiet)
-            else:
-                await converse(session, url, conversation, tally)
+            await talk(conversation, tally)
 
     async def report() -> None:
         while True:
@@ -483,28 +478,24 @@ async def measure(args: argparse.Namespace, replicas: int, progress: Progress) -
         scaled_profile(args, replicas, session, progress) as deployment,
     ):
         for channel in args.channels:
+            talk: Callable[[Conversation, Tally], Awaitable[None]] = (
+                partial(
+                    converse_socketio, deployment.public_url, timeout=args.timeout, quiet=args.quiet
+                )
+                if channel == "socketio"
+                else partial(converse, session, deployment.public_url)
+            )
             run = f"{channel}-{uuid.uuid4().hex[:6]}"
             warm = conversations(deployment, args.warmup, f"{run}-warm")
             progress.phase(f"{replicas} replica(s), {channel}: warm-up, {len(warm)} conversations")
-            warm_tally, _ = await run_load(
-                session, deployment.public_url, warm, 2, progress, "warm-up", channel, args
-            )
+            warm_tally, _ = await run_load(talk, warm, 2, progress, "warm-up")
             if not warm_tally.completed:
                 raise BenchmarkError(
                     f"no warm-up conversation completed over {channel}: {warm_tally.error_samples}"
                 )
             todo = conversations(deployment, args.conversations, run)
             label = f"{replicas} replica(s), {channel}, {args.concurrency} at once"
-            tally, seconds = await run_load(
-                session,
-                deployment.public_url,
-                todo,
-                args.concurrency,
-                progress,
-                label,
-                channel,
-                args,
-            )
+            tally, seconds = await run_load(talk, todo, args.concurrency, progress, label)
             progress.phase(f"{label}: checking the databases")
             await asyncio.sleep(2)  # the summaries and the broker go on beside the replies
             surveys, messages = stored(deployment, [c.sender for c in todo], tally.completed)

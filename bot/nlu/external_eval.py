@@ -48,7 +48,7 @@ def load_external(path: Path = EXTERNAL_SET) -> list[Utterance]:
 
 
 def split(utterance: Utterance) -> str:
-    """"dev" or "test": a fixed half of the set, by a hash of the text.
+    """The half of the set a message is in, "dev" or "test", by a hash of its text.
 
     Misses on the "dev" half may be read when writing training data; the "test" half is only
     ever scored, so its accuracy stays a measure of wording nobody here has seen.

@@ -302,17 +302,26 @@ class IntentModel:
         classifier[1].fit(_combine(sparse, vectors, weight, len(labels)), labels)
         return cls(Pipeline([("features", union), classifier]), weight)
 
+    def row(self, text: str) -> scipy.sparse.csr_matrix | None:
+        """The n-gram row of a normalised text; None when the model reads n-grams and the text
+        has none it knows (an empty row for a model of embeddings alone)."""
+        if self.features is None:
+            return scipy.sparse.csr_matrix((1, 0))
+        row = self.features.row(text)
+        return row if row.nnz else None
+
     def predict(self, text: str, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Every intent with its probability, most likely first, for a normalised text.
 
         [] when the model reads n-grams and the text has none it knows.
         """
-        if self.features is not None:
-            row = self.features.row(text)
-            if row.nnz == 0:
-                return []
-        else:
-            row = scipy.sparse.csr_matrix((1, 0))
+        row = self.row(text)
+        return [] if row is None else self.rank(row, vector)
+
+    def rank(
+        self, row: scipy.sparse.csr_matrix, vector: np.ndarray | None
+    ) -> list[tuple[str, float]]:
+        """Every intent with its probability, most likely first, for a row and an embedding."""
         dense = None
         if self.embedding_weight > 0:
             if vector is None:
@@ -344,7 +353,8 @@ def _combine(
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class ShopIntentClassifier(GraphComponent, IntentClassifier):
-    """Intent classifier on its own TF-IDF n-gram features: linear SVM with Platt scaling."""
+    """Intent classifier on its own TF-IDF n-grams and, with `embedding_weight`, the message's
+    sentence embedding: linear SVM with Platt scaling."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -472,11 +482,11 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         """Every intent with its probability, most likely first; [] if nothing is known."""
         if self.model is None or not text:
             return []
-        normalised = self._text(text)
-        if self.model.features is not None and self.model.features.row(normalised).nnz == 0:
+        row = self.model.row(self._text(text))
+        if row is None:
             return []  # no n-gram the model knows: no embedding needed to say so
         vectors = self._vectors([text])
-        return self.model.predict(normalised, None if vectors is None else vectors[0])
+        return self.model.rank(row, None if vectors is None else vectors[0])
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set `intent` and `intent_ranking` on each message, as Rasa's classifiers do."""

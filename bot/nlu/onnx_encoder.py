@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from bot.nlu.sentence_encoder import (
-    MODEL_FILES,
     BatchEncoder,
     EncoderUnavailable,
+    check_model_files,
     default_model_dir,
     load_tokenizer,
+    load_weights,
 )
 
 OPSET = 17
@@ -88,30 +89,12 @@ class _GraphBuilder:
         return names
 
 
-def _check_files(directory: Path) -> None:
-    missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
-    if missing:
-        raise EncoderUnavailable(f"{directory} lacks {', '.join(missing)}")
-
-
-def _load_weights(directory: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    from safetensors.numpy import load_file
-
-    _check_files(directory)
-    config = json.loads((directory / "config.json").read_text())
-    weights = {
-        name.removeprefix("bert."): np.ascontiguousarray(value, dtype=np.float32)
-        for name, value in load_file(str(directory / "model.safetensors")).items()
-    }
-    return config, weights
-
-
 def build_model(model_dir: Path | None = None, *, fused: bool = True) -> Any:
     """The encoder as an `onnx.ModelProto` (see the module docstring for `fused`)."""
     from onnx import TensorProto, checker, helper
 
     directory = Path(model_dir) if model_dir is not None else default_model_dir()
-    config, weights = _load_weights(directory)
+    config, weights = load_weights(directory)
     heads = int(config["num_attention_heads"])
     hidden = int(config["hidden_size"])
     head_size = hidden // heads
@@ -279,7 +262,7 @@ def model_bytes(
 ) -> bytes:
     """The serialised graph, built now or read from `cache_dir` (written there when built)."""
     directory = Path(model_dir) if model_dir is not None else default_model_dir()
-    _check_files(directory)
+    check_model_files(directory)
     cached = None
     if cache_dir is not None:
         kind = ("fused" if fused else "plain") + ("-int8" if quantized else "")

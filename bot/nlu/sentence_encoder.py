@@ -46,6 +46,26 @@ def default_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+def check_model_files(directory: Path) -> None:
+    """Raise `EncoderUnavailable` naming the model's files that `directory` lacks."""
+    missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
+    if missing:
+        raise EncoderUnavailable(f"{directory} lacks {', '.join(missing)}")
+
+
+def load_weights(directory: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The model's configuration and its weights (contiguous float32, by BERT's names)."""
+    from safetensors.numpy import load_file
+
+    check_model_files(directory)
+    config = json.loads((directory / "config.json").read_text())
+    weights = {
+        name.removeprefix("bert."): np.ascontiguousarray(value, dtype=np.float32)
+        for name, value in load_file(str(directory / "model.safetensors")).items()
+    }
+    return config, weights
+
+
 @dataclass(frozen=True)
 class _Layer:
     qkv: np.ndarray  # (hidden, 3 * hidden): query, key and value projections side by side
@@ -113,30 +133,18 @@ class SentenceEncoder(BatchEncoder):
     """Text in, unit-length 384-dimensional vectors out: the numpy reference."""
 
     def __init__(self, model_dir: Path | None = None) -> None:
-        from safetensors.numpy import load_file
-
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
-        missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
-        if missing:
-            raise EncoderUnavailable(f"{directory} lacks {', '.join(missing)}")
-        config = json.loads((directory / "config.json").read_text())
+        config, weights = load_weights(directory)
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
         self.dimension = int(config["hidden_size"])
-        weights = {
-            name.removeprefix("bert."): value
-            for name, value in load_file(str(directory / "model.safetensors")).items()
-        }
-
-        def w(name: str) -> np.ndarray:
-            return np.ascontiguousarray(weights[name], dtype=np.float32)
 
         def norm(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-            return w(f"{prefix}.weight"), w(f"{prefix}.bias")
+            return weights[f"{prefix}.weight"], weights[f"{prefix}.bias"]
 
-        self.word = w("embeddings.word_embeddings.weight")
-        self.position = w("embeddings.position_embeddings.weight")
-        self.token_type = w("embeddings.token_type_embeddings.weight")[0]
+        self.word = weights["embeddings.word_embeddings.weight"]
+        self.position = weights["embeddings.position_embeddings.weight"]
+        self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
         self.embedding_norm = norm("embeddings.LayerNorm")
         self.layers = []
         for i in range(int(config["num_hidden_layers"])):
@@ -145,16 +153,16 @@ class SentenceEncoder(BatchEncoder):
             self.layers.append(
                 _Layer(
                     qkv=np.ascontiguousarray(
-                        np.concatenate([w(f"{a}.weight") for a in attention]).T
+                        np.concatenate([weights[f"{a}.weight"] for a in attention]).T
                     ),
-                    qkv_bias=np.concatenate([w(f"{a}.bias") for a in attention]),
-                    out=np.ascontiguousarray(w(f"{p}.attention.output.dense.weight").T),
-                    out_bias=w(f"{p}.attention.output.dense.bias"),
+                    qkv_bias=np.concatenate([weights[f"{a}.bias"] for a in attention]),
+                    out=np.ascontiguousarray(weights[f"{p}.attention.output.dense.weight"].T),
+                    out_bias=weights[f"{p}.attention.output.dense.bias"],
                     norm1=norm(f"{p}.attention.output.LayerNorm"),
-                    up=np.ascontiguousarray(w(f"{p}.intermediate.dense.weight").T),
-                    up_bias=w(f"{p}.intermediate.dense.bias"),
-                    down=np.ascontiguousarray(w(f"{p}.output.dense.weight").T),
-                    down_bias=w(f"{p}.output.dense.bias"),
+                    up=np.ascontiguousarray(weights[f"{p}.intermediate.dense.weight"].T),
+                    up_bias=weights[f"{p}.intermediate.dense.bias"],
+                    down=np.ascontiguousarray(weights[f"{p}.output.dense.weight"].T),
+                    down_bias=weights[f"{p}.output.dense.bias"],
                     norm2=norm(f"{p}.output.LayerNorm"),
                 )
             )

@@ -10,7 +10,6 @@ PostgreSQL cluster of the test's own, stopped and started again while a save wai
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 
@@ -25,6 +24,7 @@ from bot.rasa.tracker_store import SummarizingTrackerStore
 from bot.settings import PROJECT_ROOT
 from bot.storage.session import create_db_engine
 from tests.integration.private_postgres import PrivateCluster, private_postgres
+from tests.integration.test_scaled_profile import tracker_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 SENDER = "customer-outage"
@@ -68,20 +68,10 @@ def _message(tracker: DialogueStateTracker, text: str) -> None:
 
 
 def _stored_texts(cluster: PrivateCluster) -> list[str]:
+    """The customer's messages the database holds, in stored order."""
     url = make_url(cluster.url).set(database="tracker_outage")
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' "
-                    "ORDER BY id"
-                ),
-                {"s": SENDER},
-            )
-            return [json.loads(data)["text"] for (data,) in rows]
-    finally:
-        engine.dispose()
+    events = tracker_events(url.render_as_string(hide_password=False), SENDER)
+    return [data["text"] for kind, data in events if kind == "user"]
 
 
 def test_a_save_waits_for_the_database_and_stores_every_event(cluster):

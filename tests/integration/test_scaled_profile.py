@@ -93,16 +93,21 @@ class ScaledBot:
 
     def events(self, sender: str) -> list[tuple[str, dict[str, Any]]]:
         """The conversation's events as the tracker store holds them, in stored order."""
-        engine = sa.create_engine(self.tracker_url, future=True)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
-                    {"s": sender},
-                ).all()
-        finally:
-            engine.dispose()
-        return [(kind, json.loads(data)) for kind, data in rows]
+        return tracker_events(self.tracker_url, sender)
+
+
+def tracker_events(tracker_url: str, sender: str) -> list[tuple[str, dict[str, Any]]]:
+    """A conversation's events in the tracker database at `tracker_url`, in stored order."""
+    engine = sa.create_engine(tracker_url, future=True)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            ).all()
+    finally:
+        engine.dispose()
+    return [(kind, json.loads(data)) for kind, data in rows]
 
 
 def _skip_reason(env: dict[str, str]) -> str | None:
