@@ -11,17 +11,15 @@ What it measures
     replica count and channel: conversations, messages, errors (HTTP errors, timeouts, a
     conversation that did not end with the survey's thanks), messages per second (answered
     messages / wall time), the p50/p95/p99 latency of one message in ms, and how nginx spread
-    the messages over the replicas (its X-Supportbot-Replica header; REST only).
+    the messages over the replicas (nginx's X-Supportbot-Replica header), and the processor
+    time per answered message of each kind of process (benchmarks/cpu_share.py: the
+    replicas, action servers, event consumer, nginx, PostgreSQL, Redis, RabbitMQ and this
+    load generator, all on the same cores).
 
-    rest      `POST /webhooks/rest/webhook`; a message's latency is the time to the whole reply.
-    socketio  the widget's own protocol over a WebSocket (engine.io 4, as the widget speaks it
-              once upgraded): `session_request`, then `user_uttered` per message, the
-              bot's messages arriving as `bot_uttered` events one by one. A message's latency
-              is the time to the last of its replies, the turn being over when no other reply
-              came for `--quiet` s (0.5; that wait is not counted). nginx routes socket.io by
-              the client's address (sticky), so from one machine every socket goes to one
-              replica: the figures for several replicas say what one replica does beside the
-              REST load's replicas, not what the spread would be with many visitors.
+    The customers and their two channels are benchmarks/scaled_chats.py's (REST: the time
+    to the whole reply; socket.io: the widget's protocol, each socket naming its visit as the
+    widget does, so nginx spreads the sockets over the replicas; the time to the last reply
+    of a turn, which is over after `--quiet` s without another, a wait not counted).
 
     Then it checks that nothing was lost: every completed survey is a row of
     survey_responses (PostgreSQL, app database), and every answered message is a user
@@ -53,11 +51,10 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import numpy as np
@@ -67,42 +64,25 @@ from sqlalchemy.engine import make_url
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks import cpu_share  # noqa: E402 - after the path
 from benchmarks.chat_latency import (  # noqa: E402 - after the path
     BenchmarkError,
     Progress,
     process_group,
     wait_until_ready,
 )
+from benchmarks.scaled_chats import (  # noqa: E402 - after the path
+    Outcome,
+    Survival,
+    run_chats,
+    scripts,
+    survival,
+)
 from bot.deploy.scaled import check_services, plan, profile_environment  # noqa: E402
 
 BENCH_DIR = PROJECT_ROOT / "var" / "bench"
 MODEL = PROJECT_ROOT / "models" / "supportbot.tar.gz"
-WEBHOOK = "/webhooks/rest/webhook"
-REPLICA_HEADER = "X-Supportbot-Replica"
 DEMO_TODAY = "2026-11-01"
-THANKS = "Thank you for your feedback"
-
-
-@dataclass(frozen=True)
-class Conversation:
-    sender: str
-    messages: tuple[str, ...]
-    metadata: dict[str, Any]
-
-
-@dataclass
-class Tally:
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    completed: list[str] = field(default_factory=list)  # senders thanked for their survey
-    answered: Counter[str] = field(default_factory=Counter)  # sender -> messages answered
-    replicas: Counter[str] = field(default_factory=Counter)
-
-    def error(self, message: str) -> None:
-        self.errors += 1
-        if len(self.error_samples) < 3 and message not in self.error_samples:
-            self.error_samples.append(message)
 
 
 @dataclass(frozen=True)
@@ -124,6 +104,7 @@ class Result:
     messages_stored: int
     lost: int
     error_samples: list[str]
+    cpu_ms_per_message: dict[str, float]  # processor time per answered message, by process
 
 
 # --- the profile ------------------------------------------------------------------------------
@@ -148,6 +129,7 @@ class Deployment:
     database_url: str
     tracker_url: str
     var_dir: Path
+    pid_dir: Path  # the profile's pid files, one per process it runs
 
 
 @contextlib.asynccontextmanager
@@ -182,9 +164,8 @@ async def scaled_profile(
     }
     for variable in ("RASA_AUTH_TOKEN", "SUPPORTBOT_CORS_ORIGINS", "SUPPORTBOT_PUBLIC_RASA_URL"):
         env.pop(variable, None)
-    problems = check_services(
-        plan(profile_environment(env, PROJECT_ROOT / "deploy" / "scaled.env"))
-    )
+    topology = plan(profile_environment(env, PROJECT_ROOT / "deploy" / "scaled.env"))
+    problems = check_services(topology)
     if problems:
         raise BenchmarkError("the scaled profile cannot start: " + " | ".join(problems))
     from bot.auth.keys import rasa_api_token
@@ -198,6 +179,7 @@ async def scaled_profile(
         database_url,
         tracker_url,
         var_dir,
+        topology.pid_dir,
     )
     argv = [sys.executable, "-m", "bot.cli", "serve", "--profile", "scaled"]
     argv += ["--timeout", str(args.start_timeout)]
@@ -247,261 +229,57 @@ async def _delete_queue(amqp_url: str, queue: str) -> None:
         await connection.close()
 
 
-# --- the customers ---------------------------------------------------------------------------
-
-
-def conversations(deployment: Deployment, count: int, run: str) -> list[Conversation]:
-    """`count` customers, each asking about one of their shipped orders, then the survey."""
-    from bot.auth.keys import signing_key
-    from bot.auth.tokens import mint
-    from bot.settings import Settings
-
-    engine = sa.create_engine(deployment.database_url, future=True)
-    try:
-        with engine.connect() as connection:
-            orders = connection.execute(
-                sa.text(
-                    "SELECT number, customer_id FROM orders WHERE status = 'shipped' "
-                    "ORDER BY number LIMIT 50"
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    if not orders:
-        raise BenchmarkError("the demo shop has no shipped orders")
-    key = signing_key(Settings(var_dir=deployment.var_dir))
-    result = []
-    for i in range(count):
-        number, customer = orders[i % len(orders)]
-        messages = (
-            "hi",
-            f"where is my order {number}?",
-            "no, that's all",
-            # scores that ask for no follow-up by a person (detractors are offered one)
-            str(7 + i % 4),
-            f"{3 + i % 3} out of 5",
-            "quicker answers would be nice",
-        )
-        token = mint(key, "customer", customer_id=customer)
-        result.append(Conversation(f"load-{run}-{i}", messages, {"token": token}))
-    return result
-
-
-async def converse(
-    session: aiohttp.ClientSession, url: str, conversation: Conversation, tally: Tally
-) -> None:
-    last: list[Any] = []
-    for text in conversation.messages:
-        payload = {
-            "sender": conversation.sender,
-            "message": text,
-            "metadata": conversation.metadata,
-        }
-        started = time.perf_counter()
-        try:
-            async with session.post(url + WEBHOOK, json=payload) as response:
-                body = await response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status != 200:
-                    tally.error(f"HTTP {response.status}: {body[:200]!r}")
-                    return
-                last = json.loads(body)
-                tally.replicas[response.headers.get(REPLICA_HEADER, "?")] += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            tally.error(f"{type(error).__name__}: {error}")
-            return
-        tally.latencies_ms.append(elapsed)
-        tally.answered[conversation.sender] += 1
-    if any(THANKS in (reply.get("text") or "") for reply in last):
-        tally.completed.append(conversation.sender)
-    else:
-        tally.error(f"not thanked for the survey: {last!r:.200}")
-
-
-class SocketIO:
-    """The socket.io protocol (engine.io 4) over one WebSocket, as the widget speaks it once
-    upgraded: what python-socketio's own client would do, which needs a newer aiohttp than
-    Rasa 3.6 allows. Events are `42["name", data]` frames; the server's pings ("2") get pongs."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
-        self.origin = url
-        self.timeout = timeout
-        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._socket: Any = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> SocketIO:
-        import websockets
-
-        self._socket = await websockets.connect(  # type: ignore[attr-defined]
-            self.url, origin=self.origin, open_timeout=self.timeout, max_size=2**22
-        )
-        opened = await asyncio.wait_for(self._socket.recv(), self.timeout)
-        if not str(opened).startswith("0"):
-            raise ConnectionError(f"no engine.io handshake: {opened!r:.100}")
-        await self._socket.send("40")
-        connected = await asyncio.wait_for(self._socket.recv(), self.timeout)
-        if not str(connected).startswith("40"):
-            raise ConnectionError(f"socket.io refused the connection: {connected!r:.100}")
-        self._reader = asyncio.create_task(self._read())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-        with contextlib.suppress(Exception):
-            await self._socket.close()
-
-    async def _read(self) -> None:
-        async for frame in self._socket:
-            if frame == "2":
-                await self._socket.send("3")
-            elif isinstance(frame, str) and frame.startswith("42"):
-                name, *data = json.loads(frame[2:])
-                self.events.put_nowait((name, data[0] if data else None))
-
-    async def emit(self, name: str, data: Any) -> None:
-        await self._socket.send("42" + json.dumps([name, data]))
-
-    async def next_event(self, timeout: float) -> tuple[str, Any]:
-        return await asyncio.wait_for(self.events.get(), timeout)
-
-
-async def converse_socketio(
-    url: str, conversation: Conversation, tally: Tally, timeout: float, quiet: float
-) -> None:
-    """One conversation over socket.io, as the widget holds it."""
-    last: list[dict[str, Any]] = []
-    try:
-        async with SocketIO(url, timeout) as socket:
-            await socket.emit("session_request", {"session_id": conversation.sender})
-            name, _ = await socket.next_event(timeout)
-            if name != "session_confirm":
-                raise ConnectionError(f"no session_confirm but {name}")
-            for text in conversation.messages:
-                started = time.perf_counter()
-                await socket.emit(
-                    "user_uttered",
-                    {
-                        "message": text,
-                        "session_id": conversation.sender,
-                        "metadata": conversation.metadata,
-                    },
-                )
-                last = [(await socket.next_event(timeout))[1]]
-                finished = time.perf_counter()
-                while True:  # the turn's other replies, until none comes for `quiet` s
-                    try:
-                        last.append((await socket.next_event(quiet))[1])
-                    except asyncio.TimeoutError:
-                        break
-                    finished = time.perf_counter()
-                tally.latencies_ms.append((finished - started) * 1000)
-                tally.answered[conversation.sender] += 1
-    except (OSError, ConnectionError, asyncio.TimeoutError, ValueError) as error:
-        tally.error(f"{type(error).__name__}: {error}")
-        return
-    if any(THANKS in ((reply or {}).get("text") or "") for reply in last):
-        tally.completed.append(conversation.sender)
-    else:
-        tally.error(f"not thanked for the survey: {last!r:.200}")
-
-
-async def run_load(
-    talk: Callable[[Conversation, Tally], Awaitable[None]],
-    todo: Sequence[Conversation],
-    concurrency: int,
-    progress: Progress,
-    label: str,
-) -> tuple[Tally, float]:
-    """`todo`'s conversations, `concurrency` at once, each held by `talk` (one channel's)."""
-    tally = Tally()
-    queue = iter(todo)
-
-    async def customer() -> None:
-        for conversation in queue:
-            await talk(conversation, tally)
-
-    async def report() -> None:
-        while True:
-            progress.status(
-                f"{label}: {len(tally.completed)}/{len(todo)} conversations, "
-                f"{len(tally.latencies_ms)} messages, {tally.errors} errors"
-            )
-            await asyncio.sleep(1)
-
-    reporter = asyncio.create_task(report())
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(customer() for _ in range(concurrency)))
-    finally:
-        reporter.cancel()
-    return tally, time.perf_counter() - started
-
-
-def stored(
-    deployment: Deployment, senders: Sequence[str], completed: Sequence[str]
-) -> tuple[int, int]:
-    """(survey rows of the completed conversations, user events of the senders) in PostgreSQL."""
-    app = sa.create_engine(deployment.database_url, future=True)
-    tracker = sa.create_engine(deployment.tracker_url, future=True)
-    try:
-        with app.connect() as connection:
-            surveys = connection.execute(
-                sa.text(
-                    "SELECT count(DISTINCT conversation_id) FROM survey_responses "
-                    "WHERE conversation_id = ANY(:ids) AND status = 'completed'"
-                ),
-                {"ids": list(completed)},
-            ).scalar_one()
-        with tracker.connect() as connection:
-            messages = connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM events WHERE type_name = 'user' AND sender_id = ANY(:ids)"
-                ),
-                {"ids": list(senders)},
-            ).scalar_one()
-    finally:
-        app.dispose()
-        tracker.dispose()
-    return int(surveys), int(messages)
-
-
 async def measure(args: argparse.Namespace, replicas: int, progress: Progress) -> list[Result]:
     """One result per channel, on one deployment with `replicas` replicas."""
+    from bot.auth.keys import signing_key
+    from bot.settings import Settings
+
     timeout = aiohttp.ClientTimeout(total=args.timeout)
-    connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
     results = []
     async with (
-        aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+        aiohttp.ClientSession(timeout=timeout) as session,
         scaled_profile(args, replicas, session, progress) as deployment,
     ):
+        key = signing_key(Settings(var_dir=deployment.var_dir))
         for channel in args.channels:
-            talk: Callable[[Conversation, Tally], Awaitable[None]] = (
-                partial(
-                    converse_socketio, deployment.public_url, timeout=args.timeout, quiet=args.quiet
-                )
-                if channel == "socketio"
-                else partial(converse, session, deployment.public_url)
+            chat = partial(
+                run_chats,
+                deployment.public_url,
+                timeout=args.timeout,
+                channel=channel,
+                quiet=args.quiet,
+                think=tuple(args.think),
             )
-            run = f"{channel}-{uuid.uuid4().hex[:6]}"
-            warm = conversations(deployment, args.warmup, f"{run}-warm")
+            run = f"load-{channel}-{uuid.uuid4().hex[:6]}"
+            warm = scripts(deployment.database_url, key, args.warmup, f"{run}-warm")
             progress.phase(f"{replicas} replica(s), {channel}: warm-up, {len(warm)} conversations")
-            warm_tally, _ = await run_load(talk, warm, 2, progress, "warm-up")
-            if not warm_tally.completed:
+            warmed = await chat(warm, 2)
+            if not any(o.thanked for o in warmed):
                 raise BenchmarkError(
-                    f"no warm-up conversation completed over {channel}: {warm_tally.error_samples}"
+                    f"no warm-up conversation completed over {channel}: "
+                    f"{sorted({e for o in warmed for e in o.errors})}"
                 )
-            todo = conversations(deployment, args.conversations, run)
+            todo = scripts(deployment.database_url, key, args.conversations, run)
             label = f"{replicas} replica(s), {channel}, {args.concurrency} at once"
-            tally, seconds = await run_load(talk, todo, args.concurrency, progress, label)
+
+            async def status(
+                outcomes: Sequence[Outcome], label: str = label, total: int = len(todo)
+            ) -> None:
+                progress.status(
+                    f"{label}: {sum(o.thanked for o in outcomes)}/{total} conversations, "
+                    f"{sum(len(o.answered) for o in outcomes)} messages, "
+                    f"{sum(len(o.errors) for o in outcomes)} errors"
+                )
+
+            cpu_before = cpu_share.take(deployment.pid_dir)
+            started = time.perf_counter()
+            outcomes = await chat(todo, args.concurrency, status=status)
+            seconds = time.perf_counter() - started
+            cpu = cpu_share.spent(cpu_before, cpu_share.take(deployment.pid_dir))
             progress.phase(f"{label}: checking the databases")
             await asyncio.sleep(2)  # the summaries and the broker go on beside the replies
-            surveys, messages = stored(deployment, [c.sender for c in todo], tally.completed)
-            results.append(
-                _result(replicas, channel, args, todo, tally, seconds, surveys, messages)
-            )
+            kept = survival(deployment.database_url, deployment.tracker_url, outcomes)
+            results.append(_result(replicas, channel, args, outcomes, seconds, kept, cpu))
     return results
 
 
@@ -509,37 +287,41 @@ def _result(
     replicas: int,
     channel: str,
     args: argparse.Namespace,
-    todo: Sequence[Conversation],
-    tally: Tally,
+    outcomes: Sequence[Outcome],
     seconds: float,
-    surveys: int,
-    messages: int,
+    kept: Survival,
+    cpu: dict[str, float],
 ) -> Result:
-    latencies = np.asarray(tally.latencies_ms, dtype=float)
+    latencies = np.asarray([1000 * s for o in outcomes for _, s in o.latencies], dtype=float)
     p50, p95, p99 = (
         (round(float(v), 1) for v in np.percentile(latencies, [50, 95, 99]))
         if latencies.size
         else (None, None, None)
     )
-    sent = sum(tally.answered.values())
+    errors = [e for o in outcomes for e in o.errors] + [
+        f"not thanked for the survey: {o.sender}"
+        for o in outcomes
+        if not o.thanked and not o.errors
+    ]
     return Result(
         replicas=replicas,
         channel=channel,
         concurrency=args.concurrency,
-        conversations=len(todo),
+        conversations=len(outcomes),
         messages=int(latencies.size),
-        errors=tally.errors,
+        errors=len(errors),
         seconds=round(seconds, 2),
         messages_per_second=round(latencies.size / seconds, 2) if seconds else 0.0,
         p50_ms=p50,
         p95_ms=p95,
         p99_ms=p99,
-        by_replica=dict(sorted(tally.replicas.items())),
-        surveys_completed=len(tally.completed),
-        surveys_stored=surveys,
-        messages_stored=messages,
-        lost=(len(tally.completed) - surveys) + (sent - messages),
-        error_samples=tally.error_samples,
+        by_replica=dict(sorted(Counter(r for o in outcomes for r in o.replicas).items())),
+        surveys_completed=kept.completed,
+        surveys_stored=kept.surveys_stored,
+        messages_stored=kept.answered_stored,
+        lost=kept.lost,
+        error_samples=sorted(set(errors))[:3],
+        cpu_ms_per_message=cpu_share.per_message(cpu, int(latencies.size)),
     )
 
 
@@ -547,15 +329,20 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def format_table(results: Sequence[Result], load_before: str) -> str:
+def format_table(results: Sequence[Result], load_before: str, think: Sequence[float]) -> str:
     header = (
         f"{'replicas':>8}{'channel':>9}{'conc':>6}{'convs':>7}{'msgs':>7}{'errors':>7}{'msgs/s':>8}"
         f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}  {'surveys stored':>15}  {'msgs stored':>12}"
         f"  {'lost':>4}  by replica"
     )
     lines = [
-        f"Whole conversations (6 messages, survey included) through nginx "
-        f"(load average before: {load_before})",
+        "Whole conversations (6 messages, survey included) through nginx, "
+        + (
+            f"customers pausing {think[0]:g}-{think[1]:g} s before each next message "
+            if think[1] > 0
+            else "customers sending again as soon as answered "
+        )
+        + f"(load average before: {load_before})",
         "",
         header,
         "-" * len(header),
@@ -568,6 +355,11 @@ def format_table(results: Sequence[Result], load_before: str) -> str:
             f"  {f'{r.surveys_stored}/{r.surveys_completed}':>15}"
             f"  {f'{r.messages_stored}/{r.messages}':>12}  {r.lost:>4}  {split}"
         )
+    lines += ["", "CPU ms per answered message, by process (the machine's cores shared by all):"]
+    for r in results:
+        spent = ", ".join(f"{kind} {ms:.1f}" for kind, ms in r.cpu_ms_per_message.items())
+        total = sum(r.cpu_ms_per_message.values())
+        lines.append(f"  {r.replicas} replica(s), {r.channel}: {total:.1f} in all: {spent}")
     for r in results:
         for sample in r.error_samples:
             lines.append(f"error ({r.replicas} replica(s), {r.channel}): {sample}")
@@ -597,6 +389,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0.5,
         help="socket.io: seconds without a reply that end a turn",
     )
+    add(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[0.0, 0.0],
+        metavar=("MIN", "MAX"),
+        help="seconds a customer reads and types before each next message, drawn uniformly "
+        "(default none: every customer sends again as soon as answered)",
+    )
     add("--start-timeout", type=float, default=300, help="seconds to wait for the profile")
     add(
         "--postgres-url",
@@ -611,6 +412,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.conversations < 1 or min(args.replicas) < 1:
         parser.error("--concurrency, --conversations and --replicas must be positive")
+    if not 0 <= args.think[0] <= args.think[1]:
+        parser.error("--think needs 0 <= MIN <= MAX")
     return args
 
 
@@ -653,13 +456,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {
                     "load_average_before": load_before,
                     "cpus": os.cpu_count(),
+                    "think_seconds": args.think,
                     "results": [asdict(r) for r in results],
                 },
                 indent=2,
             )
         )
     else:
-        print(format_table(results, load_before))
+        print(format_table(results, load_before, args.think))
     return 0 if all(r.lost == 0 for r in results) else 1
 
 

@@ -30,6 +30,7 @@ Use it from `endpoints.yml` (`bot.runtime.lock_store_config` writes this):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -147,7 +148,25 @@ class AtomicRedisLockStore(RedisLockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float | None = None,
     ) -> AsyncGenerator[TicketLock, None]:
-        """Rasa's ticket lock, waiting `poll_interval` s between looks instead of 1 s."""
+        """Rasa's ticket lock (`LockStore.lock`), with two differences: waiting replicas look
+        again every `poll_interval` s instead of 1 s, and each Redis round trip runs on a
+        thread, so the replica's other chats go on while Redis answers (Rasa's client is
+        synchronous and would hold the event loop for each)."""
         wait = self.poll_interval if wait_time_in_seconds is None else wait_time_in_seconds
-        async with super().lock(conversation_id, lock_lifetime, wait) as ticket_lock:
-            yield ticket_lock
+        ticket = await asyncio.to_thread(self.issue_ticket, conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire(conversation_id, ticket, wait)
+        finally:
+            await asyncio.to_thread(self.cleanup, conversation_id, ticket)
+
+    async def _acquire(self, conversation_id: str, ticket: int, wait: float) -> TicketLock:
+        """Rasa's `_acquire_lock`: the lock once `ticket` is being served."""
+        while True:
+            lock = await asyncio.to_thread(self.get_lock, conversation_id)
+            if not lock:  # expired
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait)
+            await asyncio.to_thread(self.update_lock, conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")

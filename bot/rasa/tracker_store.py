@@ -20,8 +20,10 @@ It also does Rasa's own work with less of it, the same rows in the same order:
   database, when the database still ends with the same event and the tracker holds what
   Rasa's read would: one indexed look-up instead of reading and replaying the session. A
   tracker is handed out once (Rasa's processor changes it), so a read that is not followed
-  by a save leaves the next read to the database; a conversation that another process wrote
-  to, or that was erased, no longer ends with the same event and is read from the database;
+  by a save leaves the next read to the database. A conversation that another process
+  (a replica taking turns with this one) wrote to since is caught up with the events stored
+  after the kept tracker's, as the read would replay them last; one erased, or with a
+  session started elsewhere, is read from the database;
 - an SQLite file is opened with the app's settings (WAL, busy timeout) and its
   connections are kept, instead of one new connection per read or write.
 
@@ -44,7 +46,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
@@ -56,6 +57,7 @@ from bot.bootstrap import Services, bootstrap
 from bot.storage.repositories import ConversationRepository
 from bot.storage.session import create_db_engine, session_scope
 from bot.transcripts.summaries import summarize_signed_conversation
+from bot.transcripts.tracker_store import load_event
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +113,15 @@ class SummarizingTrackerStore(SQLTrackerStore):
     async def _through_outage(self, work: Callable[[], T]) -> T:
         """`work()`, tried again while the database is unreachable, for up to `outage_wait` s.
 
-        A read, or a save whose transaction the error rolled back, is safe to repeat. The
-        waits are on the event loop, so the other chats go on meanwhile."""
+        `work` runs on a thread: while the database answers (Rasa's SQL store is
+        synchronous), the replica's other chats go on. A read, or a save whose transaction
+        the error rolled back, is safe to repeat; the waits between tries are on the event
+        loop."""
         deadline = time.monotonic() + self.outage_wait
         delay = 0.2
         while True:
             try:
-                return work()
+                return await asyncio.to_thread(work)
             except sa.exc.OperationalError:
                 if time.monotonic() + delay > deadline:
                     raise
@@ -142,17 +146,44 @@ class SummarizingTrackerStore(SQLTrackerStore):
         kept = None if fetch_events_from_all_sessions else self._trackers.pop(sender_id, None)
         query = self._queries.all_data if fetch_events_from_all_sessions else self._queries.data
         with self.session_scope() as session:
-            if kept is not None:
-                tracker, last_event_id = kept
-                if self._stored_last_event_id(session, sender_id) == last_event_id:
-                    return tracker
+            if kept is not None and (tracker := self._caught_up(session, *kept)) is not None:
+                return tracker
             rows = session.execute(query, {"sender_id": sender_id})
-            events = [_loads(data) for (data,) in rows]
+            events = [load_event(data) for (data,) in rows]
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         if not fetch_events_from_all_sessions:
             setattr(tracker, _STORED_EVENTS, len(events))
+        return tracker
+
+    def _caught_up(
+        self, session: Session, tracker: DialogueStateTracker, last_event_id: int
+    ) -> DialogueStateTracker | None:
+        """The kept tracker with the events stored after its own, None where it is no longer
+        what a read of the database would give.
+
+        Where the conversation's messages go to several replicas in turn (REST behind nginx),
+        the other replica stored the last message's events: reading those few and applying
+        them is what a full read would replay last, without replaying the rest. The kept
+        tracker's own last event must still be stored (an erased conversation is read
+        again), and a new session started elsewhere is read again (a read starts there)."""
+        rows = session.execute(
+            self._queries.since, {"sender_id": tracker.sender_id, "last_id": last_event_id}
+        ).all()
+        if not rows or rows[0][0] != last_event_id:
+            return None
+        newer = rows[1:]
+        if any(type_name == SessionStarted.type_name for _, type_name, _ in newer):
+            return None
+        for _, _, data in newer:
+            event = Event.from_parameters(load_event(data))
+            if event is None:
+                return None
+            tracker.update(event)
+        stored = tracker.__dict__.get(_STORED_EVENTS)
+        if stored is not None:
+            setattr(tracker, _STORED_EVENTS, stored + len(newer))
         return tracker
 
     def _stored_last_event_id(self, session: Session, sender_id: str) -> int | None:
@@ -275,7 +306,7 @@ class SummarizingTrackerStore(SQLTrackerStore):
 class _Queries:
     """The statements of the store, built once: Rasa's `_event_query` (the latest session:
     the events stamped at or after its latest `session_started`, or all of them if none)
-    and the id of a conversation's last event."""
+    the id of a conversation's last event, and its events from a given id on."""
 
     def __init__(self, events: sa.Table) -> None:
         sender = events.c.sender_id == sa.bindparam("sender_id")
@@ -289,6 +320,11 @@ class _Queries:
         self.all_data = sa.select(events.c.data).where(sender).order_by(events.c.id)
         self.count = sa.select(sa.func.count()).select_from(events).where(sender, latest_session)
         self.last_event_id = sa.select(sa.func.max(events.c.id)).where(sender)
+        self.since = (
+            sa.select(events.c.id, events.c.type_name, events.c.data)
+            .where(sender, events.c.id >= sa.bindparam("last_id"))
+            .order_by(events.c.id)
+        )
 
 
 def _summarize_waiting(store: weakref.ref[SummarizingTrackerStore]) -> None:
@@ -296,13 +332,6 @@ def _summarize_waiting(store: weakref.ref[SummarizingTrackerStore]) -> None:
     alive = store()
     if alive is not None:
         alive.summarize_waiting()
-
-
-def _loads(data: str) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:  # what json reads and orjson does not, such as NaN
-        return json.loads(data)
 
 
 def _event_row(sender_id: str, event: Event) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import time
@@ -58,6 +57,7 @@ from bot.settings import Settings
 from bot.storage.repositories import ConversationRepository
 from bot.storage.session import session_scope
 from bot.transcripts.summaries import summarize_signed_conversation
+from bot.transcripts.tracker_store import load_event
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Delivery:
     @classmethod
     def parse(cls, body: bytes, received_at: float) -> Delivery:
         try:
-            event = json.loads(body)
+            event = load_event(body)
         except ValueError:
             event = None
         if not isinstance(event, dict):
@@ -142,7 +142,7 @@ class SummaryWriter:
             return found
         with self.tracker_engine.connect() as connection:
             for sender_id, data in connection.execute(_EVENTS_OF, {"senders": list(senders)}):
-                found[sender_id].append(json.loads(data))
+                found[sender_id].append(load_event(data))
         return found
 
     def last_event_id(self) -> int:
@@ -346,7 +346,7 @@ class EventConsumer:
                     continue
                 # An ack waits for its frame to be written; on a connection the broker has
                 # dropped it would wait for ever (aiormq), hence the bound.
-                acks = [items[i][0].ack() for i in result.done]
+                acks = [m.ack(multiple=many) for m, many in _acknowledgements(items, result)]
                 try:
                     await asyncio.wait_for(asyncio.gather(*acks), ACK_TIMEOUT)
                 except asyncio.TimeoutError:
@@ -392,6 +392,22 @@ class EventConsumer:
                 stats.held,
             )
             self.stats = _Stats()
+
+
+def _acknowledgements(
+    items: Sequence[tuple[Any, Delivery]], result: BatchResult
+) -> list[tuple[Any, bool]]:
+    """(message, multiple) for each acknowledgement of a batch: one `multiple` (the message
+    and every earlier unacknowledged one of the channel) for the whole batch when it holds
+    nothing back, else one per done message (a held one must stay unacknowledged).
+
+    A channel delivers in the order of its delivery tags, and a batch takes its messages in
+    that order after those it held: when nothing is held, every message up to the batch's
+    newest is in this batch or acknowledged before."""
+    done = [items[i][0] for i in result.done]
+    if done and not result.waiting:
+        return [(max(done, key=lambda message: message.delivery_tag), True)]
+    return [(message, False) for message in done]
 
 
 def consume_events(settings: Settings, ready_file: Path | None = None) -> int:

@@ -28,15 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from benchmarks.scaled_chats import Outcome, Survival, run_chats
 from tests.integration.private_postgres import private_postgres
-from tests.integration.scaled_chats import (
-    Outcome,
-    Survival,
-    run_chats,
-    scripts,
-    survival,
-    wait_for_summaries,
-)
+from tests.integration.scaled_chats import wait_for_summaries
 from tests.integration.test_scaled_profile import REDIS_URL, ScaledBot, start_scaled_profile
 from tests.servers import http
 
@@ -57,7 +51,7 @@ def _chats_during(
 ) -> tuple[list[Outcome], float]:
     """Chats in the background, new ones starting until `tail` s after `fault` (run `after`
     s into them) returned: (outcomes, the fault's moment)."""
-    todo = scripts(bot, MAX_CONVERSATIONS, f"{label}-{uuid.uuid4().hex[:6]}")
+    todo = bot.scripts(MAX_CONVERSATIONS, f"{label}-{uuid.uuid4().hex[:6]}")
     done = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         chats = pool.submit(
@@ -90,7 +84,7 @@ def _report(label: str, outcomes: list[Outcome], kept: Survival, at: float) -> N
 def _assert_survived(bot: ScaledBot, label: str, outcomes: list[Outcome], at: float) -> Survival:
     senders = [o.sender for o in outcomes]
     behind, took = wait_for_summaries(bot, senders, timeout=90)
-    kept = survival(bot, outcomes)
+    kept = bot.survival(outcomes)
     _report(label, outcomes, kept, at)
     print(f"[{label}] summaries current {took:.1f} s after the chats ended")
     assert kept.surveys_stored == kept.completed  # every completed survey is a row

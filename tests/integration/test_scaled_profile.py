@@ -17,6 +17,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,17 +30,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from benchmarks.scaled_chats import REPLICA_HEADER, WEBHOOK, Outcome, Script, Survival, run_chats
+from benchmarks.scaled_chats import scripts as customer_scripts
+from benchmarks.scaled_chats import survival as stored_survival
 from bot.auth.keys import rasa_api_token, signing_key
 from bot.auth.tokens import mint
 from bot.deploy.scaled import check_services, plan, profile_environment
 from bot.settings import PROJECT_ROOT, Settings
-from tests.integration.scaled_chats import (
-    run_chats,
-    scripts,
-    summaries_behind,
-    survival,
-    wait_for_summaries,
-)
+from tests.integration.scaled_chats import summaries_behind, wait_for_summaries
 from tests.servers import DEMO_TODAY, MODEL, free_port, http, wait_until_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -48,8 +47,6 @@ ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("SUPPORTBOT_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
-WEBHOOK = "/webhooks/rest/webhook"
-REPLICA_HEADER = "X-Supportbot-Replica"
 
 
 @dataclass
@@ -69,6 +66,14 @@ class ScaledBot:
     @property
     def token(self) -> str:
         return rasa_api_token(self.settings)
+
+    def scripts(self, count: int, run: str) -> list[Script]:
+        """`count` signed-in customers' whole conversations (benchmarks/scaled_chats.py)."""
+        return customer_scripts(self.database_url, signing_key(self.settings), count, run)
+
+    def survival(self, outcomes: list[Outcome]) -> Survival:
+        """What the databases kept of those conversations."""
+        return stored_survival(self.database_url, self.tracker_url, outcomes)
 
     def say(
         self, base: str, sender: str, text: str, metadata: dict | None = None
@@ -331,6 +336,44 @@ def test_nginx_exposes_neither_rasas_api_nor_the_action_servers(scaled_bot):
     assert status == 200 and '"sid"' in body
 
 
+def _post_text(url: str, text: str, origin: str) -> tuple[int, str]:
+    request = urllib.request.Request(
+        url,
+        data=text.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": origin},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_socketio_visits_spread_over_the_replicas_and_each_stays_on_its_own(scaled_bot):
+    """The widget names its visit (`visitor`); from one address, visits reach both replicas,
+    and each visit's later long-polling requests reach the replica that holds its session
+    (another replica would refuse the session id)."""
+    url = scaled_bot.public_url
+    seen = []
+    for i in range(16):
+        polling = f"{url}/socket.io/?EIO=4&transport=polling&visitor=visit{i:04d}{uuid.uuid4().hex}"
+        status, body, headers = http(polling, headers={"Origin": url})
+        assert status == 200 and str(body).startswith("0{"), body
+        sid = json.loads(str(body)[1:])["sid"]
+        seen.append(headers[REPLICA_HEADER])
+        # socket.io's connect, then a poll for its answer: both on the session's own replica
+        assert _post_text(f"{polling}&sid={sid}", "40", url) == (200, "ok"), i
+        status, body, _ = http(f"{polling}&sid={sid}", headers={"Origin": url})
+        assert status == 200 and str(body).startswith("40"), (i, status, body)
+    assert set(seen) == {"1", "2"}, seen
+    # A malformed visitor id falls back to the address: still a working session.
+    status, body, _ = http(
+        f"{url}/socket.io/?EIO=4&transport=polling&visitor=<x>", headers={"Origin": url}
+    )
+    assert status == 200 and str(body).startswith("0{")
+
+
 def test_a_whole_chat_through_nginx_stores_its_survey_in_postgres(scaled_bot):
     engine = sa.create_engine(scaled_bot.database_url, future=True)
     try:
@@ -427,7 +470,7 @@ def test_chats_reach_the_conversations_table_through_the_event_consumer(scaled_b
     """The replicas write no summary (SUPPORTBOT_SUMMARIES_FROM=broker); the consumer does,
     and one killed (SIGKILL) holding unacknowledged events loses nothing and duplicates
     nothing once the profile has started it again."""
-    todo = scripts(scaled_bot, 12, f"consumer-{uuid.uuid4().hex[:6]}")
+    todo = scaled_bot.scripts(12, f"consumer-{uuid.uuid4().hex[:6]}")
     senders = [script.sender for script in todo]
     consumer = scaled_bot.pid("event-consumer")
     first, second = todo[:6], todo[6:]
@@ -447,7 +490,7 @@ def test_chats_reach_the_conversations_table_through_the_event_consumer(scaled_b
     assert behind == [], f"not summarised {took:.0f} s after the restart: {behind}"
     assert scaled_bot.pid("event-consumer") != consumer  # the profile started a new one
     assert waiting > 0
-    kept = survival(scaled_bot, outcomes)
+    kept = scaled_bot.survival(outcomes)
     assert kept.completed == kept.surveys_stored == 12
     assert kept.answered == kept.answered_stored == 72 and kept.duplicates == []
     engine = sa.create_engine(scaled_bot.database_url, future=True)

@@ -101,8 +101,11 @@ def test_nginx_exposes_only_the_public_routes(tmp_path: Path):
         "/": "website",
     }
     upstreams = dict(re.findall(r"upstream (\w+) \{(.*?)\}", config, re.S))
-    # socket.io sticky by client, REST round-robin (no balancing directive), both replicas
-    assert "hash $remote_addr consistent;" in upstreams["rasa_socketio"]
+    # socket.io sticky by the widget's visitor id, else the client's address; REST
+    # round-robin (no balancing directive); both replicas
+    assert "hash $socketio_key consistent;" in upstreams["rasa_socketio"]
+    key = re.search(r"map \$arg_visitor \$socketio_key \{(.*?)\n    \}", config, re.S)
+    assert key and re.search(r"default\s+\$remote_addr;", key.group(1))
     assert "hash" not in upstreams["rasa_rest"] and "ip_hash" not in upstreams["rasa_rest"]
     for name in ("rasa_socketio", "rasa_rest"):
         assert re.findall(r"server (\S+?);", upstreams[name]) == [

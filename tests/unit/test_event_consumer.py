@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from bot.runtime import endpoints_config
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
 from bot.storage.session import create_db_engine, make_session_factory
-from bot.transcripts.event_consumer import Delivery, SummaryWriter
+from bot.transcripts.event_consumer import BatchResult, Delivery, SummaryWriter, _acknowledgements
 from tests.unit.test_tracker_store import turns
 
 COLUMNS = (
@@ -244,3 +245,18 @@ def test_the_sweep_takes_only_conversations_changed_since_and_a_bounded_number(s
     first, middle = writer.sweep(0, most=1)
     assert first == 1 and 0 < middle < writer.last_event_id()
     assert writer.sweep(middle, most=5)[0] == 2
+
+
+@dataclass
+class _Delivered:
+    delivery_tag: int
+
+
+def test_a_batch_holding_nothing_back_is_acknowledged_at_once_and_a_held_message_never():
+    items = [(_Delivered(tag), Delivery("c", "user", 1.0, 0.0)) for tag in (7, 3, 9, 8)]
+    everything = _acknowledgements(items, BatchResult(done=[0, 1, 2, 3]))
+    assert [(m.delivery_tag, many) for m, many in everything] == [(9, True)]
+    # the message tagged 8 waits for its event to be stored: the others one by one
+    holding = _acknowledgements(items, BatchResult(done=[0, 1, 2], waiting=[3]))
+    assert [(m.delivery_tag, many) for m, many in holding] == [(7, False), (3, False), (9, False)]
+    assert _acknowledgements(items, BatchResult(waiting=[0, 1, 2, 3])) == []

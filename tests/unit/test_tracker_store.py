@@ -246,22 +246,52 @@ def test_a_new_session_is_kept_as_rasa_reads_it_back(app_database, domain, tmp_p
     assert [row[1] for row in rows].count("bot") == 2  # the new message stored once
 
 
-def test_a_conversation_changed_elsewhere_is_read_from_the_database(
+def test_a_conversation_changed_elsewhere_is_caught_up_or_read_from_the_database(
     app_database, domain, tmp_path
 ):
+    """Replicas taking a conversation's messages in turn: the kept tracker gets the other
+    replica's new events (the same tracker a read would build, saved as Rasa would save
+    it); an erased conversation, or one whose new session started elsewhere, is read."""
     db = str(tmp_path / "tracker.db")
     store = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
     other_worker = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
+    reader = SummarizingTrackerStore(domain, dialect="sqlite", db=db, summary_delay=0)
 
     async def chat() -> None:
-        await first_turn(store, domain)
+        saved = await first_turn(store, domain)
         # another Rasa process answers the next message
         elsewhere = await other_worker.retrieve(SENDER)
+        elsewhere.update(SlotSet("order_id", "555000", timestamp=1_008.0))
         for event in turns(1_000.0)[2]:
             elsewhere.update(event)
         await other_worker.save(elsewhere)
         tracker = await store.retrieve(SENDER)
+        assert tracker is saved  # caught up, not rebuilt
+        from_database = await reader.retrieve(SENDER)
         assert [e.as_dict() for e in tracker.events] == [e.as_dict() for e in elsewhere.events]
+        assert [e.as_dict() for e in tracker.events] == [e.as_dict() for e in from_database.events]
+        assert tracker.current_state() == from_database.current_state()
+        assert tracker.get_slot("order_id") == "555000"
+        # saved again: only its own new event is stored
+        tracker.update(BotUttered("Anything else?", timestamp=1_010.0))
+        await store.save(tracker)
+        rows = [row for row in stored_rows(tmp_path / "tracker.db") if row[0] == SENDER]
+        assert [row[5]["timestamp"] for row in rows] == [
+            e.as_dict()["timestamp"] for e in (await reader.retrieve(SENDER)).events
+        ]
+        assert len(rows) == len(tracker.events)
+
+        # a new session started by the other replica: read from the database
+        elsewhere = await other_worker.retrieve(SENDER)
+        for event in turns(90_000.0)[0]:
+            elsewhere.update(event)
+        await other_worker.save(elsewhere)
+        again = await store.retrieve(SENDER)
+        assert again is not tracker
+        assert [e.as_dict() for e in again.events] == [
+            e.as_dict() for e in (await reader.retrieve(SENDER)).events
+        ]
+        assert again.events[1].type_name == SessionStarted.type_name
 
         # the conversation is erased: nothing is handed back
         await first_turn(store, domain, "to-forget")

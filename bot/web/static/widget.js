@@ -102,6 +102,10 @@
     state = { sessionId: null, token: config.token, transcript: [], nextId: 1 };
     saveState();
   }
+  // A random id of this page's visit, 16 hex digits (see connect()).
+  const visitorId = Array.from(window.crypto.getRandomValues(new Uint8Array(8)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
 
   // ---- DOM ----
 
@@ -418,6 +422,9 @@
     showStatus("Connecting…");
     const current = window.io(config.socketUrl, {
       path: config.socketPath,
+      // Names this page's visit (not the customer) to a load balancer: behind nginx every
+      // request of this socket goes to the replica that holds its session.
+      query: { visitor: visitorId },
       reconnectionDelay: 1000,
       reconnectionDelayMax: 10000,
     });
