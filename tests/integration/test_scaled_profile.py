@@ -363,7 +363,7 @@ def test_socketio_visits_spread_over_the_replicas_and_each_stays_on_its_own(scal
         sid = json.loads(str(body)[1:])["sid"]
         seen.append(headers[REPLICA_HEADER])
         # socket.io's connect, then a poll for its answer: both on the session's own replica
-        assert _post_text(f"{polling}&sid={sid}", "40", url) == (200, "ok"), i
+        assert _post_text(f"{polling}&sid={sid}", "40", url) == (200, "OK"), i
         status, body, _ = http(f"{polling}&sid={sid}", headers={"Origin": url})
         assert status == 200 and str(body).startswith("40"), (i, status, body)
     assert set(seen) == {"1", "2"}, seen
