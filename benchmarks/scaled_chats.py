@@ -113,12 +113,11 @@ async def converse_rest(
     outcome: Outcome,
     pause: Callable[[], float] = lambda: 0.0,
 ) -> None:
-    """One conversation over the REST channel, `pause()` s between a reply and the next
-    message."""
+    """One conversation over the REST channel, the customer taking `pause()` s to write
+    each message."""
     last: list[Any] = []
-    for index, text in enumerate(script.messages):
-        if index:
-            await asyncio.sleep(pause())
+    for text in script.messages:
+        await asyncio.sleep(pause())
         for _attempt in range(2):  # the message, and once more if it failed
             sent = time.monotonic()
             payload = {"sender": script.sender, "message": text, "metadata": script.metadata}
@@ -206,7 +205,8 @@ async def converse_socketio(
     pause: Callable[[], float] = lambda: 0.0,
 ) -> None:
     """One conversation over socket.io, as the widget holds it (its visitor id included);
-    `pause()` s between a turn's end and the next message, the `quiet` wait included."""
+    the customer takes `pause()` s to write each message, the `quiet` wait after a turn
+    included."""
     last: list[Any] = []
     text, sent = "", time.monotonic()
     try:
@@ -216,8 +216,8 @@ async def converse_socketio(
             if name != "session_confirm":
                 raise ConnectionError(f"no session_confirm but {name}")
             for index, text in enumerate(script.messages):
-                if index:
-                    await asyncio.sleep(max(0.0, pause() - quiet))
+                # the quiet wait after a turn is part of the pause before the next message
+                await asyncio.sleep(max(0.0, pause() - (quiet if index else 0.0)))
                 sent = time.monotonic()
                 message = {"message": text, "session_id": script.sender}
                 await socket.emit("user_uttered", {**message, "metadata": script.metadata})
@@ -253,8 +253,8 @@ async def run_chats(
 ) -> list[Outcome]:
     """The scripts over `channel`, `concurrency` customers at once, each starting the next one
     while `keep_going()`; one Outcome per script started, in order. A customer reads and
-    types for a time drawn uniformly from `think` (seconds; from `seed`) between a reply and
-    their next message: none by default, so the bot is never idle. `status`, if given, is
+    types for a time drawn uniformly from `think` (seconds; from `seed`) before each message,
+    so customers also arrive spread out: none by default, so the bot is never idle. `status`, if given, is
     awaited once a second with the outcomes so far."""
     chance = random.Random(seed)
 
