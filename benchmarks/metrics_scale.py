@@ -182,15 +182,8 @@ def generate_orders(rng: np.random.Generator, n: int, customers: int, now: datet
     return Table(
         "orders",
         (
-            "number",
-            "customer_id",
-            "status",
-            "placed_at",
-            "shipped_at",
-            "delivered_at",
-            "shipping_address",
-            "payment_method",
-            "total",
+            "number", "customer_id", "status", "placed_at", "shipped_at", "delivered_at",
+            "shipping_address", "payment_method", "total",
         ),  # fmt: skip
         [
             [f"B{i:08d}" for i in range(1, n + 1)],
@@ -242,9 +235,7 @@ def generate_chats(
     user_messages = np.minimum(low + rng.binomial(high - low, 0.3, n) + handed_off, high)
     bot_messages = user_messages + rng.integers(1, 4, size=n)
     fallbacks = rng.binomial(user_messages, fallback_p)
-    first_response = rng.lognormal(
-        np.log(history.FIRST_RESPONSE_MEDIAN), history.FIRST_RESPONSE_SIGMA, n
-    )
+    first_response = rng.lognormal(np.log(history.FIRST_RESPONSE_MEDIAN), history.FIRST_RESPONSE_SIGMA, n)
     later = rng.lognormal(np.log(history.RESPONSE_MEDIAN), history.RESPONSE_SIGMA / 2, n)
     response_total = first_response + (user_messages - 1) * later
     spread = (user_messages - low) / (high - low)
@@ -326,19 +317,8 @@ def generate_chats(
     survey_table = Table(
         "survey_responses",
         (
-            "conversation_id",
-            "session_key",
-            "customer_id",
-            "nps",
-            "csat",
-            "comment",
-            "status",
-            "channel",
-            "topic",
-            "human_involved",
-            "variant",
-            "started_at",
-            "created_at",
+            "conversation_id", "session_key", "customer_id", "nps", "csat", "comment", "status",
+            "channel", "topic", "human_involved", "variant", "started_at", "created_at",
             "updated_at",
         ),  # fmt: skip
         [
@@ -366,7 +346,9 @@ def generate(args: argparse.Namespace, now: datetime) -> list[Table]:
     before = datetime.combine(now.date() - timedelta(days=ORDER_DAYS), datetime.min.time())
     customers = generate_customers(rng, args.customers, before)
     orders = generate_orders(rng, args.orders, args.customers, now) if args.customers else None
-    conversations, surveys = generate_chats(rng, args.conversations, args.rows, args.customers, now)
+    conversations, surveys = generate_chats(
+        rng, args.conversations, args.rows, args.customers, now
+    )
     return [t for t in (customers, orders, conversations, surveys) if t is not None and len(t)]
 
 
@@ -416,9 +398,7 @@ def load_postgres(url: str, tables: list[Table]) -> list[LoadStep]:
                 cursor.copy_expert(sql, buffer)
                 _progress("postgres", table, min(start + CHUNK, len(table)), started)
             connection.commit()
-            steps.append(
-                LoadStep("postgres", table.name, len(table), time.perf_counter() - started)
-            )
+            steps.append(LoadStep("postgres", table.name, len(table), time.perf_counter() - started))
         cursor.execute("SET session_replication_role = DEFAULT")
         connection.commit()
         connection.autocommit = True
@@ -561,9 +541,7 @@ def naive_every_row(session: Session, bounds: tuple[datetime, datetime, datetime
     previous_start, start, end = bounds
     s = SurveyResponse
     now_rows, before_rows = [], []
-    for created, nps, csat, status in session.execute(
-        select(s.created_at, s.nps, s.csat, s.status)
-    ):
+    for created, nps, csat, status in session.execute(select(s.created_at, s.nps, s.csat, s.status)):
         if start <= created < end:
             now_rows.append((nps, csat, status))
         elif previous_start <= created < start:
@@ -572,9 +550,7 @@ def naive_every_row(session: Session, bounds: tuple[datetime, datetime, datetime
 
 
 def _count(session: Session, column: Any, start: datetime, end: datetime) -> int:
-    return int(
-        session.execute(select(func.count()).where(column >= start, column < end)).scalar_one()
-    )
+    return int(session.execute(select(func.count()).where(column >= start, column < end)).scalar_one())
 
 
 def build_operations(today: date) -> list[Operation]:
@@ -645,9 +621,7 @@ def recorded_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def warm_up(
-    engine: Engine, factory: sessionmaker, operation: Operation
-) -> tuple[int, int, list[tuple[str, Any]], Any]:
+def warm_up(engine: Engine, factory: sessionmaker, operation: Operation) -> tuple[int, int, list[tuple[str, Any]], Any]:
     """One untimed run: its statements, the rows they returned, and its result."""
     returned = [0]
     with recorded_statements(engine) as statements, session_scope(factory) as session:
@@ -713,11 +687,7 @@ def _short(statement: str) -> str:
 
 
 def report_plans(
-    database: str,
-    engine: Engine,
-    factory: sessionmaker,
-    statements: dict[str, list[tuple[str, Any]]],
-    today: date,
+    database: str, engine: Engine, factory: sessionmaker, statements: dict[str, list[tuple[str, Any]]], today: date
 ) -> list[str]:
     periods = importlib.import_module("bot.metrics.periods")
     period = periods.parse_period("last 30 days", today)
@@ -779,13 +749,7 @@ class Run:
     checks: list[str] = field(default_factory=list)
 
 
-def benchmark(
-    database: str,
-    url: str,
-    load: Callable[[], list[LoadStep]],
-    args: argparse.Namespace,
-    today: date,
-) -> Run:
+def benchmark(database: str, url: str, load: Callable[[], list[LoadStep]], args: argparse.Namespace, today: date) -> Run:
     run = Run(database)
     started = time.perf_counter()
     say(f"{database}: migrating")
@@ -824,10 +788,7 @@ def check_results(factory: sessionmaker, results: dict[str, Any], today: date) -
             for name in NAIVE_OPS:
                 naive = getattr(results[name], attribute)
                 same = all(
-                    a.n == b.n
-                    and a.value is not None
-                    and b.value is not None
-                    and abs(a.value - b.value) < 1e-9
+                    a.n == b.n and a.value is not None and b.value is not None and abs(a.value - b.value) < 1e-9
                     for a, b in zip(sql, naive, strict=True)
                 )
                 if not same:
@@ -844,9 +805,7 @@ def check_results(factory: sessionmaker, results: dict[str, Any], today: date) -
 def run_sqlite(tables: list[Table], args: argparse.Namespace, today: date) -> Run:
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
         path = Path(folder) / "metrics.db"
-        run = benchmark(
-            "sqlite", f"sqlite:///{path}", lambda: load_sqlite(path, tables), args, today
-        )
+        run = benchmark("sqlite", f"sqlite:///{path}", lambda: load_sqlite(path, tables), args, today)
         size = sum(p.stat().st_size for p in Path(folder).iterdir())
         run.loads.append(LoadStep("sqlite", f"file size {size / 1e6:,.0f} MB", 0, 0.0))
         return run
@@ -854,9 +813,7 @@ def run_sqlite(tables: list[Table], args: argparse.Namespace, today: date) -> Ru
 
 def run_postgres(tables: list[Table], args: argparse.Namespace, today: date) -> Run | None:
     admin_url = make_url(args.pg_admin_url)
-    admin = create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     name = f"supportbot_bench_{secrets.token_hex(4)}"
     try:
         with admin.connect() as connection:
@@ -875,9 +832,7 @@ def run_postgres(tables: list[Table], args: argparse.Namespace, today: date) -> 
         run = benchmark("postgres", url, lambda: load_postgres(url, tables), args, today)
         with admin.connect() as connection:
             size = connection.exec_driver_sql(f"SELECT pg_database_size('{name}')").scalar()
-        run.loads.append(
-            LoadStep("postgres", f"database size {int(size or 0) / 1e6:,.0f} MB", 0, 0.0)
-        )
+        run.loads.append(LoadStep("postgres", f"database size {int(size or 0) / 1e6:,.0f} MB", 0, 0.0))
         return run
     finally:
         with admin.connect() as connection:
@@ -991,9 +946,7 @@ def main(argv: list[str] | None = None) -> int:
     args.load_at_start = os.getloadavg()[0]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     today = now.date()
-    say(
-        f"generating {args.rows:,} surveys, {args.conversations:,} conversations, {args.orders:,} orders"
-    )
+    say(f"generating {args.rows:,} surveys, {args.conversations:,} conversations, {args.orders:,} orders")
     started = time.perf_counter()
     tables = generate(args, now)
     generation_s = time.perf_counter() - started
