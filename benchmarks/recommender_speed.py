@@ -20,6 +20,7 @@ Usage
     .venv/bin/python benchmarks/recommender_speed.py                  # table on stdout
     .venv/bin/python benchmarks/recommender_speed.py --repeats 5 --json
     .venv/bin/python benchmarks/recommender_speed.py --models ease popularity --min-rating 4
+    .venv/bin/python benchmarks/recommender_speed.py --models als --ease-items 1000 3000 6000 9066
 
 Progress goes to stderr. Timings depend on what else the machine is doing; the load average
 at the start is printed with the table.
@@ -158,6 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--min-rating", type=float, default=None)
     parser.add_argument("--defaults", action="store_true", help="constructor defaults")
+    parser.add_argument(
+        "--ease-items",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="also EASE modelling the N most bought items (its max_items), one row each: "
+        "what a larger catalogue costs it (fit time grows with N cubed, memory with N squared)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -169,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
         params = {} if args.defaults else dict(TUNED.get(name, {}))
         results.append(measure(name, matrix, params, args.repeats, args.calls, args.seed))
+    for items in args.ease_items:
+        print(f"measuring ease with {items} items ...", file=sys.stderr, flush=True)
+        params = {**({} if args.defaults else TUNED["ease"]), "max_items": items}
+        results.append(measure("ease", matrix, params, args.repeats, args.calls, args.seed))
     ratings = "all ratings" if args.min_rating is None else f"ratings >= {args.min_rating:g}"
     header = (
         f"MovieLens ({ratings}): {matrix.shape[0]:,} users x {matrix.shape[1]:,} items, "
