@@ -28,8 +28,7 @@ How it stays right:
   unacked messages are redelivered on the new connection.
 - **A sweep of the tracker store** every `consumer_sweep_seconds` (30 s), with or without the
   broker: the conversations with events stored since the last sweep (by the events table's
-  id) are summarised again, but those whose summary this consumer already made from their
-  newest event (it remembers the last 20,000 conversations). Rasa's Pika broker keeps what it could not publish during an
+  id) are summarised again. Rasa's Pika broker keeps what it could not publish during an
   outage to publish on reconnecting, but what fails again then stays unpublished; the sweep
   makes the summaries catch up whatever the broker lost. Idempotent like the rest.
 - **SIGTERM / SIGINT**: the batch under way is finished and acked, then the connection closes;
