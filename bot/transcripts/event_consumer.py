@@ -41,9 +41,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,11 +78,8 @@ _CHANGED_SINCE = sa.text(
 SWEEP_CONVERSATIONS = 500  # at most this many a sweep; the rest in the next
 
 _EVENTS_OF = sa.text(
-    "SELECT sender_id, id, data FROM events WHERE sender_id IN :senders ORDER BY sender_id, id"
+    "SELECT sender_id, data FROM events WHERE sender_id IN :senders ORDER BY sender_id, id"
 ).bindparams(sa.bindparam("senders", expanding=True))
-# How many conversations the consumer remembers having summarised (and up to which event),
-# so that a sweep passes over them; one it forgot is simply summarised again.
-REMEMBERED_CONVERSATIONS = 20_000
 
 
 @dataclass(frozen=True)
@@ -139,38 +135,15 @@ class SummaryWriter:
         self.signing_key = signing_key
         self.settle_seconds = settle_seconds
         self.clock = clock
-        # conversation -> the id of the newest event its last written summary was made from;
-        # the broker's batches and the sweeps run on threads of their own, hence the lock
-        self.summarised_to: OrderedDict[str, int] = OrderedDict()
-        self._summarised_lock = threading.Lock()
 
-    def _stored(
-        self, senders: Sequence[str]
-    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
-        """The conversations' stored events, and the id of each one's newest."""
+    def stored_events(self, senders: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        newest: dict[str, int] = {}
         if not senders:
-            return found, newest
+            return found
         with self.tracker_engine.connect() as connection:
-            for sender_id, event_id, data in connection.execute(
-                _EVENTS_OF, {"senders": list(senders)}
-            ):
+            for sender_id, data in connection.execute(_EVENTS_OF, {"senders": list(senders)}):
                 found[sender_id].append(load_event(data))
-                newest[sender_id] = int(event_id)
-        return found, newest
-
-    def _write(self, summaries: list[Any], summarised: dict[str, int]) -> None:
-        """Upsert the summaries; remember up to which event each conversation is summarised."""
-        if summaries:
-            with session_scope(self.app_sessions) as session:
-                ConversationRepository(session).upsert_many(summaries)
-        with self._summarised_lock:
-            for sender_id, newest in summarised.items():
-                self.summarised_to[sender_id] = newest
-                self.summarised_to.move_to_end(sender_id)
-            while len(self.summarised_to) > REMEMBERED_CONVERSATIONS:
-                self.summarised_to.popitem(last=False)
+        return found
 
     def last_event_id(self) -> int:
         """The newest stored event's id (0 without events): where the first sweep starts."""
@@ -178,9 +151,7 @@ class SummaryWriter:
             return int(connection.execute(_LAST_EVENT_ID).scalar() or 0)
 
     def sweep(self, after: int, most: int = SWEEP_CONVERSATIONS) -> tuple[int, int]:
-        """Summarise again the conversations with events stored after the id `after`, but
-        those whose summary this consumer already made from their newest event (from the
-        broker's deliveries): the sweep is for what the broker lost.
+        """Summarise again the conversations with events stored after the id `after`.
 
         Returns (conversations summarised, the id the next sweep starts after).
         """
@@ -188,13 +159,8 @@ class SummaryWriter:
             changed = connection.execute(_CHANGED_SINCE, {"after": after, "most": most}).all()
         if not changed:
             return 0, after
-        next_after = max(int(newest) for _, newest in changed)
-        senders = [
-            sender for sender, newest in changed if self.summarised_to.get(sender, 0) < int(newest)
-        ]
-        if not senders:
-            return 0, next_after
-        stored, newest = self._stored(senders)
+        senders = [sender for sender, _ in changed]
+        stored = self.stored_events(senders)
         summaries = []
         for sender_id in senders:
             try:
@@ -203,9 +169,10 @@ class SummaryWriter:
                 )
             except Exception:  # noqa: BLE001 - one bad conversation must not stop the sweep
                 logger.exception("Could not summarise conversation %s", sender_id)
-                newest.pop(sender_id, None)
-        self._write(summaries, newest)
-        return len(senders), next_after
+        if summaries:
+            with session_scope(self.app_sessions) as session:
+                ConversationRepository(session).upsert_many(summaries)
+        return len(senders), max(int(newest) for _, newest in changed)
 
     def process(self, deliveries: Sequence[Delivery]) -> BatchResult:
         """Write the summaries of the conversations whose delivered events are stored.
@@ -220,7 +187,7 @@ class SummaryWriter:
                 result.done.append(i)
             else:
                 by_sender[delivery.sender_id].append(i)
-        stored, newest = self._stored(sorted(by_sender))
+        stored = self.stored_events(sorted(by_sender))
         now = self.clock()
         to_summarise: list[str] = []
         for sender_id, indices in by_sender.items():
@@ -253,8 +220,9 @@ class SummaryWriter:
                 summaries += summarize_signed_conversation(sender_id, events, self.signing_key)
             except Exception:  # noqa: BLE001 - one bad conversation must not stop the stream
                 logger.exception("Could not summarise conversation %s", sender_id)
-                newest.pop(sender_id, None)
-        self._write(summaries, {s: newest[s] for s in to_summarise if s in newest})
+        if summaries:
+            with session_scope(self.app_sessions) as session:
+                ConversationRepository(session).upsert_many(summaries)
         result.conversations = len(to_summarise)
         result.sessions = len(summaries)
         result.done.sort()

@@ -235,32 +235,13 @@ def test_the_sweep_summarises_what_the_broker_never_delivered(stored, app):
     assert writer.sweep(after) == (0, after)
 
 
-def test_the_sweep_passes_over_what_the_broker_delivered_and_takes_what_it_lost(
-    stored, app, domain
-):
-    store, writer, published = stored
-    writer.process(deliveries(published))  # alice and bob, delivered and summarised
-    delivered = rows(app)
-    assert writer.sweep(0) == (0, writer.last_event_id())  # nothing read again
-    # carol's events are stored, their deliveries lost: the sweep summarises her alone
-    asyncio.run(chat(store, domain, "carol", 5_000.0))
-    assert writer.sweep(0) == (1, writer.last_event_id())
-    assert [r for r in rows(app) if r[0] != "carol"] == delivered
-    assert {r[0] for r in rows(app)} == {"alice", "bob", "carol"}
-    # a conversation the consumer forgot (or never saw) is summarised again, as before
-    writer.summarised_to.clear()
-    assert writer.sweep(0) == (3, writer.last_event_id())
-
-
 def test_the_sweep_takes_only_conversations_changed_since_and_a_bounded_number(stored, app, domain):
     store, writer, _ = stored
     _, after = writer.sweep(0)
     asyncio.run(chat(store, domain, "carol", 5_000.0))
     assert writer.sweep(after, most=10) == (1, writer.last_event_id())
     assert sorted({r[0] for r in rows(app)}) == ["alice", "bob", "carol"]
-    # At most `most` conversations a sweep: the next sweep goes on from the last one taken
-    # (a consumer that remembers none of them, as after a restart).
-    writer.summarised_to.clear()
+    # At most `most` conversations a sweep: the next sweep goes on from the last one taken.
     first, middle = writer.sweep(0, most=1)
     assert first == 1 and 0 < middle < writer.last_event_id()
     assert writer.sweep(middle, most=5)[0] == 2
