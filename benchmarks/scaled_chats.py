@@ -254,8 +254,8 @@ async def run_chats(
     """The scripts over `channel`, `concurrency` customers at once, each starting the next one
     while `keep_going()`; one Outcome per script started, in order. A customer reads and
     types for a time drawn uniformly from `think` (seconds; from `seed`) before each message,
-    so customers also arrive spread out: none by default, so the bot is never idle. `status`, if given, is
-    awaited once a second with the outcomes so far."""
+    so customers also arrive spread out: none by default, so the bot is never idle.
+    `status`, if given, is awaited once a second with the outcomes so far."""
     chance = random.Random(seed)
 
     def pause() -> float:
@@ -298,7 +298,7 @@ async def run_chats(
             await asyncio.gather(*(customer() for _ in range(concurrency)))
         finally:
             reporter.cancel()
-    return [outcomes[script.sender] for script in todo if script.sender in started]
+    return [outcomes[sender] for sender in started]  # started in the order of `todo`
 
 
 @dataclass(frozen=True)
